@@ -1,0 +1,147 @@
+"""The `inferpipe` command line; each subcommand imports its implementation only when run.
+
+Exit codes: 0 success, 1 a failure (a container would not start, a check failed),
+2 bad usage or a bad spec.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from inferpipe._version import __version__
+
+logger = logging.getLogger("inferpipe.cli")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from inferpipe.serving.server import serve
+    from inferpipe.serving.settings import ServingSettings
+
+    settings = ServingSettings.from_environ(
+        os.environ,
+        model_dir=args.model_dir,
+        port=args.port,
+        stage=args.stage,
+        workers=args.workers,
+    )
+    return serve(settings)
+
+
+def _run_check_container(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.contract.runner import run_contract_checks
+
+    return run_contract_checks(
+        image=args.image,
+        model_dir=args.model_dir,
+        sample=args.sample,
+        content_type=args.content_type,
+        output_format=args.format,
+        environment=dict(args.env or []),
+    )
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand (documented by `--help`)."""
+    parser = argparse.ArgumentParser(
+        prog="inferpipe",
+        description="Build, check and run SageMaker serial inference pipeline containers.",
+    )
+    parser.add_argument("--version", action="version", version=f"inferpipe {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at DEBUG and show tracebacks"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve a model dir with the container runtime (what images run)",
+        description="Serve one stage over the SageMaker /ping + /invocations contract. "
+        "Settings come from SAGEMAKER_* / INFERPIPE_* variables; options win.",
+    )
+    serve.add_argument(
+        "--model-dir",
+        type=Path,
+        help="unpacked artifact [env INFERPIPE_MODEL_DIR, default /opt/ml/model]",
+    )
+    serve.add_argument("--port", type=int, help="port [env SAGEMAKER_BIND_TO_PORT, default 8080]")
+    serve.add_argument(
+        "--stage", help="kind or module:attr [env INFERPIPE_STAGE, default: detected]"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes [env SAGEMAKER_MODEL_SERVER_WORKERS, default: CPUs]",
+    )
+    serve.set_defaults(run=_run_serve)
+
+    check = commands.add_parser(
+        "check-container",
+        help="run the SageMaker container contract suite against an image",
+        description="Start IMAGE with `serve` on a model dir and check it against the "
+        "SageMaker container contract: port, label, /ping, content types, "
+        "Accept, error shapes, SIGTERM. Needs a Docker engine.",
+    )
+    check.add_argument("image", help="image to check, e.g. inferpipe-preprocess:latest")
+    check.add_argument(
+        "--model-dir",
+        type=Path,
+        required=True,
+        help="model artifact directory mounted at /opt/ml/model",
+    )
+    check.add_argument("--sample", type=Path, help="a request body the model accepts")
+    check.add_argument(
+        "--content-type", default="text/csv", help="media type of --sample (default text/csv)"
+    )
+    check.add_argument(
+        "--env",
+        type=_key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="extra container environment (repeatable)",
+    )
+    check.add_argument(
+        "--format",
+        choices=("table", "json", "junit"),
+        default="table",
+        help="report format on stdout (default table)",
+    )
+    check.set_defaults(run=_run_check_container)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from inferpipe.serving.errors import InferpipeError, SpecError
+
+    try:
+        return run(args)
+    except InferpipeError as exc:
+        logger.error("%s", exc.message, exc_info=args.verbose)
+        return EXIT_USAGE if isinstance(exc, SpecError) else EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_FAILED

@@ -1,0 +1,175 @@
+"""Build typed pandas frames from decoded rows and records, naming bad cells.
+
+Every codec turns its payload into rows (lists) or objects (dicts); this module
+turns those into a DataFrame whose columns carry the schema's types, so a stage
+sees the same frame whatever format the request used. A frame whose column
+labels are strings has named columns; integer labels mean positional columns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from inferpipe.serving.errors import SchemaMismatch
+from inferpipe.serving.schema import NUMERIC_TYPES, Schema
+
+INTEGER_TYPES = {"integer", "int", "long", "short", "byte"}
+TRUE_WORDS = {"true", "1", "t", "yes"}
+FALSE_WORDS = {"false", "0", "f", "no"}
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def _where(index: int, label: Any) -> str:
+    return (
+        f"record {index + 1}, column {label!r}"
+        if isinstance(label, str)
+        else (f"record {index + 1}, column {int(label) + 1}")
+    )
+
+
+def _to_float(values: Sequence[Any], label: Any) -> np.ndarray:
+    try:
+        return np.array([np.nan if _is_missing(v) else v for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
+    out = np.empty(len(values), dtype=np.float64)
+    for i, value in enumerate(values):
+        try:
+            out[i] = np.nan if _is_missing(value) else float(value)
+        except (TypeError, ValueError):
+            raise SchemaMismatch(f"{_where(i, label)}: {value!r} is not a number") from None
+    return out
+
+
+def _to_integer(values: Sequence[Any], label: Any) -> np.ndarray:
+    out = np.empty(len(values), dtype=np.int64)
+    for i, value in enumerate(values):
+        if _is_missing(value):
+            raise SchemaMismatch(f"{_where(i, label)}: an integer column cannot be empty")
+        try:
+            number = float(value)
+            if not number.is_integer():
+                raise ValueError
+            out[i] = int(number)
+        except (TypeError, ValueError, OverflowError):
+            raise SchemaMismatch(f"{_where(i, label)}: {value!r} is not an integer") from None
+    return out
+
+
+def _to_boolean(values: Sequence[Any], label: Any) -> np.ndarray:
+    out = np.empty(len(values), dtype=bool)
+    for i, value in enumerate(values):
+        word = str(value).strip().lower()
+        if isinstance(value, bool):
+            out[i] = value
+        elif word in TRUE_WORDS:
+            out[i] = True
+        elif word in FALSE_WORDS:
+            out[i] = False
+        else:
+            raise SchemaMismatch(f"{_where(i, label)}: {value!r} is not a boolean")
+    return out
+
+
+def _to_string(values: Sequence[Any]) -> np.ndarray:
+    return np.array([np.nan if _is_missing(v) else str(v) for v in values], dtype=object)
+
+
+def _infer(values: Sequence[Any]) -> np.ndarray:
+    """Numbers when every present value parses as one, else the values as they are."""
+    if any(isinstance(v, (list, dict)) for v in values):
+        cells = np.empty(len(values), dtype=object)
+        cells[:] = list(values)
+        return cells
+    try:
+        return _to_float(values, 0)
+    except SchemaMismatch:
+        return np.array([np.nan if _is_missing(v) else v for v in values], dtype=object)
+
+
+def convert_column(values: Sequence[Any], col_type: str | None, label: Any) -> np.ndarray:
+    """Convert one column's raw values to its schema type (or infer one)."""
+    if col_type is None:
+        return _infer(values)
+    if col_type in INTEGER_TYPES:
+        return _to_integer(values, label)
+    if col_type in NUMERIC_TYPES:
+        return _to_float(values, label)
+    if col_type == "boolean":
+        return _to_boolean(values, label)
+    return _to_string(values)
+
+
+def frame_from_rows(
+    rows: Sequence[Sequence[Any]], schema: Schema | None, names: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Build a frame from positional rows, checking each row has the expected width."""
+    width = len(schema.input) if schema else len(names) if names else len(rows[0])
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise SchemaMismatch(f"record {i + 1} has {len(row)} fields, expected {width}")
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+    if schema:
+        data = {
+            c.name: convert_column(list(columns[j]), c.type, c.name)
+            for j, c in enumerate(schema.input)
+        }
+        return pd.DataFrame(data, columns=schema.names)
+    labels: list[Any] = list(names) if names else list(range(width))
+    return pd.DataFrame({labels[j]: _infer(list(columns[j])) for j in range(width)}, columns=labels)
+
+
+def frame_from_objects(objects: Sequence[dict[str, Any]], schema: Schema | None) -> pd.DataFrame:
+    """Build a frame from name→value records; missing names become missing values."""
+    if schema:
+        names = schema.names
+    else:
+        seen: dict[str, None] = {}
+        for obj in objects:
+            seen.update(dict.fromkeys(obj))
+        names = list(seen)
+    rows = [[obj.get(name) for name in names] for obj in objects]
+    if schema:
+        return frame_from_rows(rows, schema)
+    return frame_from_rows(rows, None, names) if rows else pd.DataFrame(columns=names)
+
+
+def frame_from_records(records: Sequence[Any], schema: Schema | None) -> pd.DataFrame:
+    """Build a frame from JSON-style records: all scalars, all lists, or all objects."""
+    if not records:
+        raise SchemaMismatch("the payload holds no records")
+    kinds = {_record_kind(r) for r in records}
+    if len(kinds) > 1:
+        first = _record_kind(records[0])
+        bad = next(i for i, r in enumerate(records) if _record_kind(r) != first)
+        raise SchemaMismatch(
+            f"record {bad + 1} is {_record_kind(records[bad])} but record 1 is {first}; "
+            "send all records in one shape"
+        )
+    kind = kinds.pop()
+    if kind == "an object":
+        return frame_from_objects(records, schema)
+    if kind == "a list":
+        return frame_from_rows(records, schema)
+    return frame_from_rows([[r] for r in records], schema)
+
+
+def _record_kind(record: Any) -> str:
+    if isinstance(record, dict):
+        return "an object"
+    if isinstance(record, list):
+        return "a list"
+    return "a scalar"
+
+
+def has_named_columns(frame: pd.DataFrame) -> bool:
+    """True when the frame's columns are names (from a schema, objects or a stage)."""
+    return len(frame.columns) > 0 and all(isinstance(c, str) for c in frame.columns)

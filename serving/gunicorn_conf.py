@@ -1,0 +1,61 @@
+"""gunicorn configuration for the runtime: gthread workers, graceful drain, per-worker warm-up.
+
+The stage loads once in the master before fork; threaded numeric code (OpenMP,
+BLAS pools) must not start there, so `warm_up` runs in each worker after fork.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from typing import Any
+
+from inferpipe.serving.settings import GRACEFUL_TIMEOUT_SECONDS, ServingSettings
+from inferpipe.serving.stage import Stage
+
+logger = logging.getLogger(__name__)
+
+
+def recycle_worker() -> None:
+    """Ask this worker to finish in-flight requests and exit, so gunicorn starts a fresh one.
+
+    Called after a 504: the timed-out thread may still be running and cannot be killed.
+    """
+    logger.warning("recycling worker pid=%d after a request timeout", os.getpid())
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _gunicorn_level(level: int) -> str:
+    name = logging.getLevelName(level)
+    return name.lower() if name in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"} else "info"
+
+
+def gunicorn_options(settings: ServingSettings, stage: Stage) -> dict[str, Any]:
+    """The gunicorn settings for serving `stage` under `settings`."""
+
+    def post_fork(_server: Any, worker: Any) -> None:
+        stage.warm_up()
+        logger.debug("worker pid=%d warmed up", worker.pid)
+
+    return {
+        "bind": f"0.0.0.0:{settings.port}",
+        "workers": settings.worker_count,
+        "worker_class": "gthread",
+        "threads": settings.threads,
+        # gthread heartbeats from its main loop, so this only catches hung workers;
+        # request deadlines are enforced in the app (504).
+        "timeout": settings.timeout + GRACEFUL_TIMEOUT_SECONDS,
+        "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
+        "keepalive": 75,
+        "preload_app": True,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": _gunicorn_level(settings.log_level),
+        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
+        "post_fork": post_fork,
+        "proc_name": f"inferpipe-{stage.kind}",
+        "limit_request_line": 8190,
+        # gunicorn's control socket lives in $HOME, which is read-only in containers.
+        "control_socket_disable": True,
+    }

@@ -1,0 +1,117 @@
+"""Media types: the constants, Content-Type parsing and Accept negotiation.
+
+SageMaker passes each container's response Content-Type verbatim to the next one,
+so we accept parameters on input (`text/csv; charset=utf-8`) and always send bare
+types. https://docs.aws.amazon.com/sagemaker/latest/dg/inference-pipeline-real-time.html
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inferpipe.serving.errors import NotAcceptable, UnsupportedMediaType
+
+CSV = "text/csv"
+JSON = "application/json"
+JSONLINES = "application/jsonlines"
+NPY = "application/x-npy"
+LIBSVM = "text/libsvm"
+ANY = "*/*"
+
+#: Spellings seen in the wild for the same format, mapped to our constant.
+ALIASES = {
+    "application/x-jsonlines": JSONLINES,
+    "application/jsonl": JSONLINES,
+    "application/x-ndjson": JSONLINES,
+    "application/csv": CSV,
+    "text/x-libsvm": LIBSVM,
+}
+
+
+@dataclass(frozen=True)
+class MediaRange:
+    """One media type (or range, `text/*`) with its parameters and Accept q-value."""
+
+    type: str
+    params: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    q: float = 1.0
+
+    def matches(self, media_type: str) -> bool:
+        """Tell whether this range covers the bare `media_type`."""
+        if self.type == ANY:
+            return True
+        if self.type.endswith("/*"):
+            return media_type.startswith(self.type[:-1])
+        return self.type == media_type
+
+
+def parse_media_type(header: str) -> MediaRange:
+    """Parse one Content-Type value; the type is lower-cased and its alias resolved."""
+    type_part, *param_parts = header.split(";")
+    media_type = type_part.strip().lower()
+    media_type = ALIASES.get(media_type, media_type)
+    params: dict[str, str] = {}
+    q = 1.0
+    for part in param_parts:
+        name, _, value = part.partition("=")
+        name = name.strip().lower()
+        value = value.strip().strip('"')
+        if not name:
+            continue
+        if name == "q":
+            try:
+                q = float(value)
+            except ValueError:
+                q = 0.0
+        else:
+            params[name] = value
+    return MediaRange(media_type, params, q)
+
+
+def parse_content_type(header: str | None, accepted: tuple[str, ...]) -> MediaRange:
+    """Resolve a request's Content-Type against what a stage accepts, or raise 415."""
+    if not header or not header.strip():
+        raise UnsupportedMediaType(
+            f"the request has no Content-Type; send one of: {', '.join(accepted)}"
+        )
+    media = parse_media_type(header)
+    if ANY not in accepted and media.type not in accepted:
+        raise UnsupportedMediaType(
+            f"Content-Type {header!r} is not supported; send one of: {', '.join(accepted)}"
+        )
+    return media
+
+
+def parse_accept(header: str) -> list[MediaRange]:
+    """Parse an Accept header into ranges, highest q first (stable for equal q)."""
+    ranges = [parse_media_type(part) for part in header.split(",") if part.strip()]
+    return sorted((r for r in ranges if r.q > 0), key=lambda r: -r.q)
+
+
+def is_unspecified_accept(header: str | None) -> bool:
+    """True when Accept is absent or only `*/*`, as intermediate pipeline hops see it."""
+    if header is None or not header.strip():
+        return True
+    return all(r.type == ANY for r in parse_accept(header))
+
+
+def negotiate_accept(header: str | None, emitted: tuple[str, ...], default: str) -> str:
+    """Pick the response media type: first acceptable in q order, else `default`.
+
+    An absent or `*/*` Accept falls back to `default` (SageMaker's
+    SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT); anything else with no match is a 406.
+    """
+    if is_unspecified_accept(header):
+        return default
+    assert header is not None
+    for media_range in parse_accept(header):
+        if media_range.type == ANY:
+            return default
+        if ANY in emitted and "*" not in media_range.type:
+            return media_range.type
+        for candidate in emitted:
+            if media_range.matches(candidate):
+                return candidate
+    raise NotAcceptable(
+        f"Accept {header!r} matches nothing this stage emits; ask for one of: {', '.join(emitted)}"
+    )

@@ -1,0 +1,149 @@
+"""The SageMaker container endpoints: `/ping`, `/invocations`, `/execution-parameters`.
+
+https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.html
+https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-batch-code.html
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from inferpipe.serving import media
+from inferpipe.serving.errors import EmptyBody, PayloadTooLarge, Timeout
+from inferpipe.serving.settings import ServingSettings
+from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage
+
+logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("inferpipe.serving.access")
+
+blueprint = Blueprint("sagemaker", __name__)
+
+REQUEST_ID_HEADERS = ("X-Amzn-SageMaker-Inference-Id", "X-Amzn-RequestId", "X-Request-Id")
+CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
+
+_executor_lock = threading.Lock()
+_executors: dict[int, ThreadPoolExecutor] = {}
+
+
+def _context() -> tuple[Stage, ServingSettings]:
+    state = current_app.extensions["inferpipe"]
+    return state["stage"], state["settings"]
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """A per-process pool: created lazily so a forked worker never inherits one."""
+    pid = os.getpid()
+    with _executor_lock:
+        if pid not in _executors:
+            _executors[pid] = ThreadPoolExecutor(threads, thread_name_prefix="inferpipe-stage")
+        return _executors[pid]
+
+
+@blueprint.get("/ping")
+def ping() -> Response:
+    """200 with an empty body: the app only exists once its stage has loaded."""
+    return Response(status=200)
+
+
+@blueprint.get("/execution-parameters")
+def execution_parameters() -> Response:
+    _, settings = _context()
+    return jsonify(
+        {
+            "MaxConcurrentTransforms": settings.concurrent_transforms,
+            "BatchStrategy": settings.batch_strategy,
+            "MaxPayloadInMB": settings.max_payload_mb,
+        }
+    )
+
+
+def _read_body(limit: int) -> bytes:
+    length = request.content_length
+    if length is not None and length > limit:
+        raise PayloadTooLarge(
+            f"the body is {length} bytes; the limit is {limit} bytes (SAGEMAKER_MAX_PAYLOAD_IN_MB)"
+        )
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(
+            f"the body exceeds the limit of {limit} bytes (SAGEMAKER_MAX_PAYLOAD_IN_MB)"
+        )
+    if not body.strip():
+        raise EmptyBody("the request body is empty; send at least one record")
+    return body
+
+
+def _default_accept(stage: Stage, settings: ServingSettings, content_type: str) -> str:
+    if settings.default_accept:
+        return settings.default_accept
+    if content_type in stage.emits or media.ANY in stage.emits:
+        return content_type
+    return stage.emits[0]
+
+
+@blueprint.post("/invocations")
+def invocations() -> Response:
+    stage, settings = _context()
+    content_type = media.parse_content_type(request.headers.get("Content-Type"), stage.accepts)
+    accept = media.negotiate_accept(
+        request.headers.get("Accept"),
+        stage.emits,
+        _default_accept(stage, settings, content_type.type),
+    )
+    invocation = InvocationRequest(
+        body=_read_body(settings.max_payload_bytes),
+        content_type=content_type,
+        accept=accept,
+        request_id=g.request_id,
+        custom_attributes=request.headers.get(CUSTOM_ATTRIBUTES_HEADER),
+    )
+    future = _executor(settings.threads).submit(stage.invoke, invocation)
+    try:
+        result: InvocationResponse = future.result(timeout=settings.timeout)
+    except FutureTimeout:
+        current_app.extensions["inferpipe"]["on_timeout"]()
+        raise Timeout(
+            f"the stage did not answer within {settings.timeout} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)"
+        ) from None
+    response = Response(result.body, status=200, content_type=result.content_type)
+    response.headers.update(result.headers)
+    return response
+
+
+@blueprint.before_app_request
+def assign_request_id() -> None:
+    g.started = time.perf_counter()
+    g.request_id = next(
+        (request.headers[h] for h in REQUEST_ID_HEADERS if h in request.headers), uuid.uuid4().hex
+    )
+
+
+def access_log(response: Response) -> Response:
+    """One line per request: id, method, path, status, bytes in and out, latency."""
+    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    level = logging.DEBUG if request.path == "/ping" else logging.INFO
+    fields: tuple[Any, ...] = (
+        g.get("request_id", "-"),
+        request.method,
+        request.path,
+        response.status_code,
+        request.content_length or 0,
+        response.calculate_content_length() or 0,
+        elapsed_ms,
+    )
+    access_logger.log(
+        level,
+        "request_id=%s method=%s path=%s status=%d bytes_in=%d bytes_out=%d latency_ms=%.1f",
+        *fields,
+    )
+    response.headers["X-Request-Id"] = str(fields[0])
+    return response

@@ -1,0 +1,89 @@
+"""The sklearn stage: a joblib artifact (Pipeline, ColumnTransformer or estimator).
+
+`model.joblib` is loaded with the image's scikit-learn; an artifact saved by another
+version fails the start naming both versions. Loading a joblib file runs code from
+it: serve only artifacts you built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from inferpipe.serving.errors import ArtifactError, ConfigError, SchemaMismatch
+from inferpipe.serving.frames import has_named_columns
+from inferpipe.serving.schema import read_schema_file
+from inferpipe.serving.settings import ServingSettings
+from inferpipe.serving.stage import Stage
+from inferpipe.transformers._joblib import load_joblib
+from inferpipe.transformers._tabular import frame_from_result
+
+MODEL_FILE = "model.joblib"
+METHODS = ("transform", "predict", "predict_proba")
+
+
+def choose_method(model: Any, configured: str | None) -> str:
+    """The model method to call: configured, else transform for transformers, else predict."""
+    if configured:
+        if configured not in METHODS:
+            raise ConfigError(f"INFERPIPE_SKLEARN_METHOD={configured!r} is not one of {METHODS}")
+        if not hasattr(model, configured):
+            raise ConfigError(
+                f"INFERPIPE_SKLEARN_METHOD={configured!r} but "
+                f"{type(model).__name__} has no {configured}()"
+            )
+        return configured
+    if hasattr(model, "transform") and not hasattr(model, "predict"):
+        return "transform"
+    if hasattr(model, "predict"):
+        return "predict"
+    raise ArtifactError(f"{type(model).__name__} has neither transform() nor predict()")
+
+
+class SklearnStage(Stage):
+    """Serve a scikit-learn object: decode records to named columns, call one method."""
+
+    kind = "sklearn"
+
+    def load(self, model_dir: Path, settings: ServingSettings) -> None:
+        super().load(model_dir, settings)
+        self.model = load_joblib(model_dir / MODEL_FILE)
+        self.method = choose_method(self.model, settings.sklearn_method)
+        self.schema = read_schema_file(model_dir)
+        expected = getattr(self.model, "feature_names_in_", None)
+        self.feature_names: list[str] | None = (
+            [str(n) for n in expected] if expected is not None else None
+        )
+        if self.schema and self.feature_names:
+            missing = [n for n in self.feature_names if n not in self.schema.names]
+            if missing:
+                raise ArtifactError(
+                    f"{model_dir / 'schema.json'} lacks columns the model was fitted on: {missing}"
+                )
+
+    def _features(self, frame: pd.DataFrame) -> pd.DataFrame | Any:
+        if self.feature_names is None:
+            return frame if has_named_columns(frame) else frame.to_numpy()
+        if has_named_columns(frame):
+            missing = [n for n in self.feature_names if n not in frame.columns]
+            if missing:
+                raise SchemaMismatch(f"the records lack columns {missing}")
+            return frame[self.feature_names]
+        if len(frame.columns) != len(self.feature_names):
+            raise SchemaMismatch(
+                f"each record has {len(frame.columns)} fields; the model "
+                f"expects {len(self.feature_names)}: {self.feature_names}"
+            )
+        return frame.set_axis(self.feature_names, axis=1)
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        features = self._features(frame)
+        try:
+            result = getattr(self.model, self.method)(features)
+        except ValueError as exc:
+            # scikit-learn reports wrong widths, unknown categories and bad values
+            # as ValueError: the request's fault, so a 400 with its message.
+            raise SchemaMismatch(f"{type(self.model).__name__}.{self.method}: {exc}") from None
+        return frame_from_result(result)
