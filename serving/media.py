@@ -92,7 +92,8 @@ def is_unspecified_accept(header: str | None) -> bool:
     """True when Accept is absent or only `*/*`, as intermediate pipeline hops see it."""
     if header is None or not header.strip():
         return True
-    return all(r.type == ANY for r in parse_accept(header))
+    ranges = [parse_media_type(part) for part in header.split(",") if part.strip()]
+    return all(r.type == ANY and r.q > 0 for r in ranges)
 
 
 def negotiate_accept(header: str | None, emitted: tuple[str, ...], default: str) -> str:
