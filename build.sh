@@ -5,6 +5,7 @@
 #   ./build.sh [build|push|all] [--tag T] [--registry R] [--base-image I]
 #              [--sklearn-version V] [--platform P] [--images LIST] [--dry-run]
 #
+# Tags: NAME:VERSION, NAME:GIT-SHA and NAME:latest (suffixed -sklearnV with --sklearn-version).
 # Registry credentials come from the environment, never from arguments:
 #   INFERPIPE_REGISTRY_USER / INFERPIPE_REGISTRY_PASSWORD  for a plain registry
 #   the usual AWS credential chain (boto3)                 for ECR
@@ -22,7 +23,8 @@ IMAGES="preprocess,postprocess"
 DRY_RUN=0
 
 usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    # The comment block at the top of this file is the usage text.
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 }
 
 die() {
@@ -162,7 +164,8 @@ build_image() {
         --build-arg "INFERPIPE_REVISION=$REVISION"
         --build-arg "INFERPIPE_CREATED=$CREATED"
         --build-arg "INFERPIPE_IMAGE_TITLE=$name"
-        --tag "$name:$VERSION" --tag "$name:$REVISION" --tag "$name:latest")
+        --tag "$name:$VERSION$TAG_SUFFIX" --tag "$name:$REVISION$TAG_SUFFIX"
+        --tag "$name:latest$TAG_SUFFIX")
     [[ -n "$EXTRA_TAG" ]] && args+=(--tag "$name:$EXTRA_TAG")
     [[ -n "$BASE_IMAGE" ]] && args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
     if [[ "$image" == xgboost ]]; then
@@ -173,8 +176,8 @@ build_image() {
     run docker "${args[@]}" "$context" || die "docker build of $name failed"
     if ((DRY_RUN == 0)); then
         local size
-        size="$(docker image inspect --format '{{.Size}}' "$name:latest")"
-        say "built $name in $((SECONDS - started)) s, size $((size / 1024 / 1024)) MiB"
+        size="$(docker image inspect --format '{{.Size}}' "$name:latest$TAG_SUFFIX")"
+        say "built $name:latest$TAG_SUFFIX in $((SECONDS - started)) s, size $((size / 1024 / 1024)) MiB"
     fi
 }
 
@@ -215,7 +218,7 @@ registry_login() {
 
 push_image() {
     local name="inferpipe-$1" tag
-    local -a tags=("$VERSION" "$REVISION" latest)
+    local -a tags=("$VERSION$TAG_SUFFIX" "$REVISION$TAG_SUFFIX" "latest$TAG_SUFFIX")
     [[ -n "$EXTRA_TAG" ]] && tags+=("$EXTRA_TAG")
     for tag in "${tags[@]}"; do
         run docker tag "$name:$tag" "$REGISTRY/$name:$tag" || die "tagging $name:$tag failed (build it first)"
@@ -240,6 +243,9 @@ main() {
         REVISION="$REVISION-dirty"
     fi
     CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    # An image for another scikit-learn gets its own tags, so it never replaces the default.
+    TAG_SUFFIX=""
+    [[ -n "$SKLEARN_VERSION" ]] && TAG_SUFFIX="-sklearn$SKLEARN_VERSION"
     if [[ "$ACTION" == build || "$ACTION" == all ]]; then
         build_own_wheel
         for image in "${IMAGE_LIST[@]}"; do

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from flask.testing import FlaskClient
+from inferpipe_testing.bad_requests import BAD_REQUESTS, GOOD_ROW
 from inferpipe_testing.data import make_mixed_rows, read_oracle_frame, rows_to_csv
 
 from inferpipe.serving import create_app
@@ -104,19 +105,6 @@ def test_default_accept_the_stage_cannot_emit_stops_the_start(mixed_pipeline_dir
         create_app(load_stage(settings), settings)
 
 
-BAD_REQUESTS = [
-    ("empty body", b"", "text/csv", None, 400, "empty-body"),
-    ("wrong width", b"M,red,1\n", "text/csv", None, 400, "schema-mismatch"),
-    ("not a number", b"M,red,x,1,1,1,true\n", "text/csv", None, 400, "schema-mismatch"),
-    ("bad quote", b'"M,red,1,1,1,1,true\n', "text/csv", None, 400, "malformed-payload"),
-    ("bad json", b"{", "application/json", None, 400, "malformed-payload"),
-    ("bad utf-8", b"\xff,red,1,1,1,1,true\n", "text/csv", None, 400, "malformed-payload"),
-    ("unknown type", b"x", "text/plain", None, 415, "unsupported-media-type"),
-    ("no type", b"x", "", None, 415, "unsupported-media-type"),
-    ("unknown accept", b"M,red,1,1,1,1,true\n", "text/csv", "image/png", 406, "not-acceptable"),
-]
-
-
 @pytest.mark.parametrize(
     ("case", "body", "content_type", "accept", "status", "code"),
     BAD_REQUESTS,
@@ -139,12 +127,7 @@ def test_bad_request_gets_json_error_and_next_request_works(
     error = response.get_json()
     assert error["error"] == code and error["stage"] == "sklearn" and error["message"]
     assert "Traceback" not in response.get_data(as_text=True)
-    assert (
-        client.post(
-            "/invocations", data="M,red,1,1,1,1,true\n", content_type="text/csv"
-        ).status_code
-        == 200
-    )
+    assert client.post("/invocations", data=GOOD_ROW, content_type="text/csv").status_code == 200
 
 
 def test_oversized_body_gets_413(mixed_pipeline_dir: Path) -> None:
