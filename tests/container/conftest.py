@@ -6,42 +6,18 @@ command starts one).
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from inferpipe_testing.containers import REPO_ROOT, Container, docker, start_container
-
-DEFAULT_LOCAL_BASE = "inferpipe-base:bookworm"
+from inferpipe_testing.containers import Container, docker, start_container
+from inferpipe_testing.images import run_build
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/container/" in str(item.path):
             item.add_marker(pytest.mark.container)
-
-
-def base_image() -> str | None:
-    configured = os.environ.get("INFERPIPE_BASE_IMAGE")
-    if configured:
-        return configured
-    if docker("image", "inspect", DEFAULT_LOCAL_BASE, check=False).returncode == 0:
-        return DEFAULT_LOCAL_BASE
-    return None
-
-
-def run_build(*args: str) -> str:
-    """Run build.sh with the local base image; fail with its output when it fails."""
-    command = [str(REPO_ROOT / "build.sh"), *args]
-    base = base_image()
-    if base:
-        command += ["--base-image", base]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1200, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"build.sh {' '.join(args)} failed:\n{done.stderr[-4000:]}")
-    return done.stderr
 
 
 @pytest.fixture(scope="session")
