@@ -44,6 +44,7 @@ def _run_check_container(args: argparse.Namespace) -> int:
         content_type=args.content_type,
         output_format=args.format,
         environment=dict(args.env or []),
+        start_timeout=args.start_timeout,
     )
 
 
