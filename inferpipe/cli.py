@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra container environment (repeatable)",
     )
     check.add_argument(
+        "--start-timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for /ping after the start (default 120)",
+    )
+    check.add_argument(
         "--format",
         choices=("table", "json", "junit"),
         default="table",
