@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inferpipe import __version__
+from inferpipe.cli import main
+
+
+def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["--help"])
+    assert raised.value.code == 0
+    out = capsys.readouterr().out
+    assert "serve" in out and "check-container" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"inferpipe {__version__}"
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: inferpipe" in capsys.readouterr().err
+
+
+def test_serve_with_a_missing_model_dir_exits_1_with_one_clear_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "inferpipe",
+            "serve",
+            "--model-dir",
+            str(tmp_path / "absent"),
+            "--port",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"cannot start: model dir {tmp_path / 'absent'} does not exist" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_serve_with_a_bad_setting_exits_1_naming_the_variable(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "inferpipe", "serve", "--model-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"SAGEMAKER_MODEL_SERVER_WORKERS": "many", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 1
+    assert "SAGEMAKER_MODEL_SERVER_WORKERS='many' is not a positive integer" in done.stderr
+
+
+def test_check_container_with_a_missing_model_dir_is_a_usage_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert main(["check-container", "some-image", "--model-dir", str(tmp_path / "no")]) == 2
+    assert "is not a directory" in caplog.text
