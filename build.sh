@@ -136,11 +136,13 @@ prepare_context() {
     local -a sklearn_args=()
     [[ -n "$SKLEARN_VERSION" ]] && sklearn_args=(--sklearn-version "$SKLEARN_VERSION")
     "$PYTHON" "$ROOT/scripts/requirements_for.py" "$extras" "${sklearn_args[@]}" >"$context/requirements.txt"
+    "$PYTHON" "$ROOT/scripts/requirements_for.py" "$extras" "${sklearn_args[@]}" --constraints \
+        >"$context/constraints.txt"
     say "wheelhouse for $image: $(tr '\n' ' ' <"$context/requirements.txt")"
     local -a platform_args
     mapfile -t platform_args < <(wheel_platform_args)
     run "$PYTHON" -m pip download --quiet --disable-pip-version-check --dest "$context/wheelhouse" \
-        "${platform_args[@]}" -r "$context/requirements.txt" \
+        "${platform_args[@]}" -r "$context/requirements.txt" -c "$context/constraints.txt" \
         || die "downloading wheels for $image failed (see pip's message above)"
     run cp "$WHEEL_DIR/inferpipe-$VERSION-py3-none-any.whl" "$context/wheelhouse/"
 }

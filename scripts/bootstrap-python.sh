@@ -18,5 +18,6 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 printf '[bootstrap] installing inferpipe[%s]\n' "$EXTRAS" >&2
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$ROOT[$EXTRAS]" >&2
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --constraint "$ROOT/constraints.txt" "$ROOT[$EXTRAS]" >&2
 printf '%s\n' "$VENV/bin/python"

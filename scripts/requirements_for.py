@@ -50,13 +50,32 @@ def requirements_for(extras: list[str], sklearn_version: str | None) -> list[str
     return lines
 
 
+def constraints_for(sklearn_version: str | None) -> list[str]:
+    """The lock in constraints.txt, minus the pins a scikit-learn override relaxes."""
+    relaxed = RELAXED_WITH_SKLEARN_OVERRIDE | {"scikit-learn"} if sklearn_version else set()
+    lines = (Path(__file__).parent.parent / "constraints.txt").read_text().splitlines()
+    return [
+        line for line in lines if line and not line.startswith("#") and _name(line) not in relaxed
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("extras", help="comma-separated extras, e.g. serving,sklearn")
     parser.add_argument("--sklearn-version", help="pin scikit-learn to this version")
+    parser.add_argument(
+        "--constraints",
+        action="store_true",
+        help="print the matching lines of constraints.txt instead",
+    )
     args = parser.parse_args()
     extras = [e.strip() for e in args.extras.split(",") if e.strip()]
-    print("\n".join(requirements_for(extras, args.sklearn_version)))
+    lines = (
+        constraints_for(args.sklearn_version)
+        if args.constraints
+        else requirements_for(extras, args.sklearn_version)
+    )
+    print("\n".join(lines))
     return 0
 
 
