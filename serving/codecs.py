@@ -196,8 +196,43 @@ def _csv_cells(values: tuple[Any, ...]) -> list[str]:
     return cells
 
 
+def _quote(text: str) -> str:
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_column(values: pd.Series) -> list[str] | None:
+    """One column's CSV cells, or None when a cell holds a list (those need flattening)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        return ["" if v != v else repr(v) for v in values.tolist()]
+    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return [str(v) for v in values.tolist()]
+    cells = []
+    for value in values.tolist():
+        value = _plain(value)
+        if isinstance(value, list):
+            return None
+        cells.append(
+            "" if value is None else repr(value) if isinstance(value, float) else _quote(str(value))
+        )
+    return cells
+
+
 def encode_csv(frame: pd.DataFrame) -> bytes:
-    """One line per record; floats in shortest round-trip form, missing as empty."""
+    """One line per record; floats in shortest round-trip form, missing as empty.
+
+    Built column by column (a float's repr is the cost that matters); cells holding
+    lists, such as top-k labels, are flattened into consecutive fields.
+    """
+    if len(frame.columns) and all(pd.api.types.is_float_dtype(t) for t in frame.dtypes):
+        rows = frame.to_numpy(dtype=np.float64).tolist()
+        lines = [",".join(["" if v != v else repr(v) for v in row]) for row in rows]
+        return ("\n".join(lines) + "\n").encode() if lines else b""
+    columns = [_csv_column(frame.iloc[:, j]) for j in range(frame.shape[1])]
+    if all(column is not None for column in columns):
+        lines = [",".join(cells) for cells in zip(*columns, strict=True)]  # type: ignore[misc]
+        return ("\n".join(lines) + "\n").encode() if lines else b""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for row in frame.itertuples(index=False, name=None):
