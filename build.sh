@@ -102,7 +102,7 @@ check_platform() {
 # image name -> Dockerfile and extras
 image_dockerfile() {
     case "$1" in
-        preprocess | xgboost) printf '%s/Dockerfile.preprocess' "$ROOT" ;;
+        preprocess) printf '%s/Dockerfile.preprocess' "$ROOT" ;;
         postprocess) printf '%s/Dockerfile.postprocess' "$ROOT" ;;
         *) die "unknown image '$1' (known: preprocess, postprocess)" ;;
     esac
@@ -112,7 +112,6 @@ image_extras() {
     case "$1" in
         preprocess) printf 'serving,sklearn' ;;
         postprocess) printf 'serving,sklearn' ;;
-        xgboost) printf 'serving,xgboost' ;;
     esac
 }
 
@@ -170,9 +169,6 @@ build_image() {
         --tag "$name:latest$TAG_SUFFIX")
     [[ -n "$EXTRA_TAG" ]] && args+=(--tag "$name:$EXTRA_TAG")
     [[ -n "$BASE_IMAGE" ]] && args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
-    if [[ "$image" == xgboost ]]; then
-        args+=(--build-arg "INFERPIPE_DEFAULT_STAGE=xgboost")
-    fi
     say "building $name:$VERSION ($REVISION) for $PLATFORM"
     local started=$SECONDS
     run docker "${args[@]}" "$context" || die "docker build of $name failed"

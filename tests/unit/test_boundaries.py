@@ -70,3 +70,17 @@ def test_public_names_are_a_sorted_all(module: object) -> None:
     assert names == sorted(names)
     for name in names:
         assert getattr(module, name) is not None
+
+
+def test_every_package_folder_is_listed_in_pyproject() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(project["tool"]["setuptools"]["packages"])
+    mapping = project["tool"]["setuptools"]["package-dir"]
+    found = set()
+    for prefix, folder in mapping.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            relative = init.parent.relative_to(ROOT / folder)
+            found.add(".".join([prefix, *relative.parts]))
+    assert found == listed
