@@ -18,7 +18,9 @@ printf '[test] ruff\n' >&2
 ruff check .
 ruff format --check .
 
+printf '[test] mypy --strict (serving, pipeline_spec)\n' >&2
+bash "$ROOT/scripts/typecheck.sh"
+
 printf '[test] pytest\n' >&2
-# Run from the repo but against the installed package (--import-mode=importlib).
 # -P keeps the repo root off sys.path, so `inferpipe` is the installed package.
 python -P -m pytest -p no:cacheprovider "$@"

@@ -231,7 +231,7 @@ def encode_csv(frame: pd.DataFrame) -> bytes:
         return ("\n".join(lines) + "\n").encode() if lines else b""
     columns = [_csv_column(frame.iloc[:, j]) for j in range(frame.shape[1])]
     if all(column is not None for column in columns):
-        lines = [",".join(cells) for cells in zip(*columns, strict=True)]  # type: ignore[misc]
+        lines = [",".join(cells) for cells in zip(*columns, strict=True)]
         return ("\n".join(lines) + "\n").encode() if lines else b""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
