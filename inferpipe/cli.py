@@ -48,6 +48,61 @@ def _run_check_container(args: argparse.Namespace) -> int:
     )
 
 
+def _run_spec_validate(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+
+    spec = load_spec(args.spec)
+    variants = ", ".join(f"{v.name} ({v.weight:g})" for v in spec.variants)
+    print(
+        f"{args.spec}: valid: endpoint {spec.endpoint} in {spec.region}, "
+        f"{len(spec.models)} model(s), variants {variants}"
+    )
+    return EXIT_OK
+
+
+def _run_spec_render(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+    from inferpipe.pipeline_spec.write import write_rendered
+
+    for path in write_rendered(load_spec(args.spec), args.out):
+        print(path)
+    return EXIT_OK
+
+
+def _run_spec_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from inferpipe.pipeline_spec.model import PipelineSpec
+
+    print(json.dumps(PipelineSpec.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _add_spec_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    spec = commands.add_parser(
+        "spec",
+        help="validate, render or describe a pipeline spec",
+        description="Work with one YAML pipeline spec (see README).",
+    )
+    spec_commands = spec.add_subparsers(dest="spec_command", metavar="SUBCOMMAND", required=True)
+    validate = spec_commands.add_parser(
+        "validate", help="check a spec; every error names its field and the fix"
+    )
+    validate.add_argument("spec", type=Path)
+    validate.set_defaults(run=_run_spec_validate)
+    render = spec_commands.add_parser(
+        "render",
+        help="write the boto3 requests (checked against botocore) and a CloudFormation template",
+    )
+    render.add_argument("spec", type=Path)
+    render.add_argument("--out", type=Path, required=True, help="output directory")
+    render.set_defaults(run=_run_spec_render)
+    schema = spec_commands.add_parser(
+        "schema", help="print the spec's JSON Schema (for editor completion)"
+    )
+    schema.set_defaults(run=_run_spec_schema)
+
+
 def _key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -127,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="report format on stdout (default table)",
     )
     check.set_defaults(run=_run_check_container)
+    _add_spec_commands(commands)
     return parser
 
 
