@@ -116,8 +116,8 @@ class VariantSpec(_Spec):
 class DataCaptureSpec(_Spec):
     destination: S3Uri
     sampling_percentage: int = Field(default=100, ge=0, le=100)
-    capture: list[Literal["Input", "Output"]] = Field(
-        default_factory=lambda: ["Input", "Output"], min_length=1
+    capture: tuple[Literal["Input", "Output"], ...] = Field(
+        default=("Input", "Output"), min_length=1
     )
     kms_key_id: str | None = None
 

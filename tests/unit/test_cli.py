@@ -70,3 +70,31 @@ def test_check_container_with_a_missing_model_dir_is_a_usage_error(
 ) -> None:
     assert main(["check-container", "some-image", "--model-dir", str(tmp_path / "no")]) == 2
     assert "is not a directory" in caplog.text
+
+
+def test_spec_validate_and_render_write_requests_and_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = Path(__file__).resolve().parents[2] / "examples" / "abalone" / "spec.yaml"
+    assert main(["spec", "validate", str(spec)]) == 0
+    assert "valid: endpoint abalone in us-east-1" in capsys.readouterr().out
+    assert main(["spec", "render", str(spec), "--out", str(tmp_path)]) == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert "CreateModel.json" in written and "template.json" in written
+
+
+def test_spec_validate_of_a_bad_spec_exits_2_naming_the_field(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = tmp_path / "spec.yaml"
+    bad.write_text("spec_version: 1\nendpoint: x\nregion: us-east-1\nmodels: {}\nvariants: []\n")
+    assert main(["spec", "validate", str(bad)]) == 2
+    assert "models: Dictionary should have at least 1 item" in caplog.text
+
+
+def test_spec_schema_prints_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["spec", "schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "PipelineSpec" and "spec_version" in schema["required"]
