@@ -8,6 +8,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from inferpipe.serving.settings import ServingSettings, describe_settings
 from inferpipe.transformers.postprocess import PostprocessStage
 
@@ -71,3 +73,13 @@ def test_the_two_fresh_machine_commands_exist_and_are_executable() -> None:
     for command in commands:
         assert os.access(ROOT / command, os.X_OK)
     assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_notebook_example_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    block = README.split("<!-- example: python -->", 1)[1]
+    code = block.split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out.strip() == "A"
