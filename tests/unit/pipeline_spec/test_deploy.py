@@ -150,3 +150,26 @@ def test_update_request_with_rollback_alarms_passes_botocore() -> None:
         {"AlarmName": "abalone-5xx"}
     ]
     assert check_request("UpdateEndpoint", request) == []
+
+
+class FailingSageMaker:
+    """DescribeEndpoint as SageMaker answers it for a failed deployment (a process edge)."""
+
+    def describe_endpoint(self, EndpointName: str) -> dict[str, str]:
+        return {
+            "EndpointStatus": "Failed",
+            "FailureReason": "The primary container for production variant A did not "
+            "pass the ping health check.",
+        }
+
+
+def test_failed_endpoint_reports_the_reason_and_the_log_group() -> None:
+    from inferpipe.pipeline_spec.deploy import wait_in_service
+    from inferpipe.serving.errors import DeployError
+
+    progress: list[str] = []
+    with pytest.raises(DeployError) as raised:
+        wait_in_service(FailingSageMaker(), "abalone", progress.append, poll_seconds=0)
+    assert "did not pass the ping health check" in raised.value.message
+    assert "/aws/sagemaker/Endpoints/abalone" in raised.value.message
+    assert progress == ["endpoint abalone: Failed (0 s)"]

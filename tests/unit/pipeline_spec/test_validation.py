@@ -293,3 +293,46 @@ def test_every_problem_is_reported_at_once() -> None:
 
     message = error_of(spec_with(two))
     assert "repeats" in message and "above max_capacity" in message
+
+
+def test_repeated_container_names_are_refused() -> None:
+    message = error_of(spec_with(lambda d: containers(d)[2].update(name="model")))
+    assert "container name 'model' repeats" in message
+
+
+def test_all_shadow_variants_are_refused() -> None:
+    def shadows(d: dict[str, Any]) -> None:
+        for v in d["variants"]:
+            v["shadow"] = True
+
+    message = error_of(spec_with(shadows))
+    assert "every variant is a shadow" in message and "one shadow variant" in message
+
+
+def test_serverless_and_instance_type_together_are_refused() -> None:
+    def both(d: dict[str, Any]) -> None:
+        d["variants"][0]["serverless"] = {"memory_size_mb": 2048, "max_concurrency": 5}
+
+    message = error_of(spec_with(both))
+    assert "give `serverless` or `instance_type`, not both" in message
+    assert "variants[0].autoscaling: serverless variants scale by themselves" in message
+
+
+def test_instance_variant_needs_an_instance_type() -> None:
+    message = error_of(spec_with(lambda d: d["variants"][1].pop("instance_type")))
+    assert "variants[1].instance_type: set an instance type" in message
+
+
+def test_recordio_split_needs_recordio_input() -> None:
+    message = error_of(spec_with(lambda d: d["transform"].update(split_type="RecordIO")))
+    assert "RecordIO splitting needs RecordIO input, not text/csv" in message
+
+
+def test_multirecord_without_split_is_refused() -> None:
+    message = error_of(spec_with(lambda d: d["transform"].update(split_type="None")))
+    assert "transform.strategy: MultiRecord batches need a split_type" in message
+
+
+def test_transform_must_reference_a_model() -> None:
+    message = error_of(spec_with(lambda d: d["transform"].update(model="nope")))
+    assert "transform.model: no model 'nope'" in message
