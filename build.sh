@@ -19,7 +19,7 @@ REGISTRY=""
 BASE_IMAGE=""
 SKLEARN_VERSION=""
 PLATFORM=""
-IMAGES="preprocess,postprocess"
+IMAGES="preprocess,postprocess,xgboost"
 DRY_RUN=0
 
 usage() {
@@ -102,9 +102,9 @@ check_platform() {
 # image name -> Dockerfile and extras
 image_dockerfile() {
     case "$1" in
-        preprocess) printf '%s/Dockerfile.preprocess' "$ROOT" ;;
+        preprocess | xgboost) printf '%s/Dockerfile.preprocess' "$ROOT" ;;
         postprocess) printf '%s/Dockerfile.postprocess' "$ROOT" ;;
-        *) die "unknown image '$1' (known: preprocess, postprocess)" ;;
+        *) die "unknown image '$1' (known: preprocess, postprocess, xgboost)" ;;
     esac
 }
 
@@ -112,6 +112,7 @@ image_extras() {
     case "$1" in
         preprocess) printf 'serving,sklearn' ;;
         postprocess) printf 'serving,sklearn' ;;
+        xgboost) printf 'serving,xgboost' ;;
     esac
 }
 
@@ -169,6 +170,8 @@ build_image() {
         --tag "$name:latest$TAG_SUFFIX")
     [[ -n "$EXTRA_TAG" ]] && args+=(--tag "$name:$EXTRA_TAG")
     [[ -n "$BASE_IMAGE" ]] && args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
+    # The built-in XGBoost stand-in serves one stage kind whatever the model dir holds.
+    [[ "$image" == xgboost ]] && args+=(--build-arg "INFERPIPE_DEFAULT_STAGE=xgboost")
     say "building $name:$VERSION ($REVISION) for $PLATFORM"
     local started=$SECONDS
     run docker "${args[@]}" "$context" || die "docker build of $name failed"

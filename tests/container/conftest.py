@@ -33,14 +33,11 @@ def docker_engine() -> None:
 @pytest.fixture(scope="session")
 def images(docker_engine: None) -> dict[str, str]:
     """Build both images with build.sh (cached layers make reruns fast)."""
-    log = run_build("build", "--images", "preprocess,postprocess")
+    log = run_build("build", "--images", "preprocess,postprocess,xgboost")
     for line in log.splitlines():
         if line.startswith("build.sh: built"):
             print(line)
-    return {
-        "preprocess": "inferpipe-preprocess:latest",
-        "postprocess": "inferpipe-postprocess:latest",
-    }
+    return {name: f"inferpipe-{name}:latest" for name in ("preprocess", "postprocess", "xgboost")}
 
 
 @pytest.fixture()

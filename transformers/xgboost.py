@@ -1,0 +1,138 @@
+"""The xgboost stage: serves a SageMaker built-in XGBoost artifact (`xgboost-model`) with the
+built-in container's content types, as the local stand-in for the built-in algorithm hop.
+
+Input `text/csv` (numbers only, no label column, empty = missing) or `text/libsvm`;
+output `text/csv` (one line per record; multi-output rows comma-separated),
+`application/json` (`{"predictions": [{"score": ...}]}`) or `application/jsonlines`.
+https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost.html#xgboost-inference
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from inferpipe.serving import codecs, media
+from inferpipe.serving.errors import ArtifactError, MalformedPayload, SchemaMismatch
+from inferpipe.serving.settings import ServingSettings
+from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage
+
+MODEL_FILE = "xgboost-model"
+PICKLE_MAGIC = b"\x80"
+
+
+def load_booster(path: Path) -> Any:
+    """Load `xgboost-model` (JSON, UBJSON or a pickled Booster); explain formats we cannot read."""
+    import xgboost
+
+    if not path.is_file():
+        raise ArtifactError(f"{path} is missing")
+    raw = path.read_bytes()
+    if raw[:1] == PICKLE_MAGIC:
+        import pickle
+
+        try:
+            # The artifact is the operator's own (like model.joblib), never request data.
+            booster = pickle.loads(raw)
+        except Exception as exc:
+            raise ArtifactError(f"{path} is a pickle this xgboost cannot load: {exc}") from exc
+        if not isinstance(booster, xgboost.Booster):
+            raise ArtifactError(f"{path} holds a pickled {type(booster).__name__}, not a Booster")
+        return booster
+    booster = xgboost.Booster()
+    try:
+        booster.load_model(bytearray(raw))
+    except xgboost.core.XGBoostError as exc:
+        raise ArtifactError(
+            f"{path} is not a model xgboost {xgboost.__version__} can read (JSON or UBJSON; "
+            "the legacy binary format of SageMaker's 1.x containers needs xgboost 1.7): "
+            f"re-save it with booster.save_model('xgboost-model.json') and rename it, or "
+            f"build the image with xgboost 1.7.6 ({str(exc).splitlines()[0][:200]})"
+        ) from exc
+    return booster
+
+
+def parse_libsvm(text: str, num_features: int) -> Any:
+    """Rows of `[label] index:value ...` as a sparse matrix (labels are ignored)."""
+    from scipy.sparse import csr_matrix
+
+    data: list[float] = []
+    indices: list[int] = []
+    indptr = [0]
+    for number, line in enumerate(text.splitlines(), start=1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        if ":" not in tokens[0]:
+            tokens = tokens[1:]
+        for token in tokens:
+            index, sep, value = token.partition(":")
+            try:
+                column, number_value = int(index), float(value)
+            except ValueError:
+                raise MalformedPayload(
+                    f"libsvm line {number}: {token!r} is not index:value"
+                ) from None
+            if not sep or column < 0 or column >= num_features:
+                raise SchemaMismatch(
+                    f"libsvm line {number}: feature index {index} is outside 0..{num_features - 1}"
+                )
+            indices.append(column)
+            data.append(number_value)
+        indptr.append(len(data))
+    if len(indptr) == 1:
+        raise MalformedPayload("the libsvm body holds no rows")
+    return csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, num_features))
+
+
+class XGBoostStage(Stage):
+    """Predict with a Booster, one thread per worker (workers give the parallelism)."""
+
+    kind = "xgboost"
+    accepts = (media.CSV, media.LIBSVM)
+    emits = (media.CSV, media.JSON, media.JSONLINES)
+
+    def load(self, model_dir: Path, settings: ServingSettings) -> None:
+        super().load(model_dir, settings)
+        self.booster = load_booster(model_dir / MODEL_FILE)
+        self.booster.set_param({"nthread": 1})
+        self.num_features = int(self.booster.num_features())
+
+    def _features(self, request: InvocationRequest) -> Any:
+        import xgboost
+
+        if request.content_type.type == media.LIBSVM:
+            text = request.body.decode(request.content_type.params.get("charset", "utf-8"))
+            return xgboost.DMatrix(parse_libsvm(text, self.num_features))
+        frame = codecs.decode(request.body, request.content_type, None)
+        for column in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[column].dtype):
+                row = next(i for i, v in enumerate(frame[column]) if isinstance(v, str))
+                raise SchemaMismatch(
+                    f"record {row + 1}, column {int(column) + 1}: "
+                    f"{frame[column].iloc[row]!r} is not a number"
+                )
+        if len(frame.columns) != self.num_features:
+            raise SchemaMismatch(
+                f"each record has {len(frame.columns)} fields; the model "
+                f"expects {self.num_features} (send no label column)"
+            )
+        return xgboost.DMatrix(frame.to_numpy(dtype=np.float64), missing=np.nan)
+
+    def invoke(self, request: InvocationRequest) -> InvocationResponse:
+        predictions = np.asarray(
+            self.booster.predict(self._features(request), validate_features=False)
+        )
+        rows = predictions.tolist()
+        if request.accept == media.CSV:
+            lines = [",".join(map(repr, r)) if isinstance(r, list) else repr(r) for r in rows]
+            body = ("\n".join(lines) + "\n").encode()
+        elif request.accept == media.JSON:
+            body = json.dumps({"predictions": [{"score": r} for r in rows]}).encode()
+        else:
+            body = "".join(json.dumps({"score": r}) + "\n" for r in rows).encode()
+        return InvocationResponse(body, request.accept)
