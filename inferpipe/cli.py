@@ -191,6 +191,89 @@ def _run_spec_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_local_up(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+    from inferpipe.pipeline_spec.local.session import bring_up, run_until_signal
+
+    spec = load_spec(args.spec)
+    deployment, front = bring_up(
+        spec,
+        args.spec.resolve().parent,
+        args.engine,
+        args.port,
+        args.state_dir,
+        _progress,
+        seed=args.seed,
+    )
+    run_until_signal(spec, deployment, front, args.state_dir, _progress)
+    return EXIT_OK
+
+
+def _endpoint_name(args: argparse.Namespace) -> str:
+    from inferpipe.pipeline_spec.loader import load_spec
+
+    return load_spec(args.spec).endpoint
+
+
+def _run_local_down(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.local.session import bring_down
+
+    bring_down(args.state_dir, _endpoint_name(args))
+    print("stopped")
+    return EXIT_OK
+
+
+def _run_local_status(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.local.session import describe_status
+
+    print("\n".join(describe_status(args.state_dir, _endpoint_name(args))))
+    return EXIT_OK
+
+
+def _run_local_logs(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.local.session import read_logs
+
+    print(read_logs(args.state_dir, _endpoint_name(args), args.container, args.lines))
+    return EXIT_OK
+
+
+def _add_local_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    local = commands.add_parser(
+        "local",
+        help="run a spec's pipeline on this machine behind the InvokeEndpoint API",
+        description="Run every container of a spec locally (Docker or processes) behind "
+        "SageMaker Runtime's InvokeEndpoint API, with SageMaker's header flow.",
+    )
+    local_commands = local.add_subparsers(dest="local_command", metavar="SUBCOMMAND", required=True)
+
+    def sub(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = local_commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("spec", type=Path)
+        command.add_argument(
+            "--state-dir",
+            type=Path,
+            default=Path(".inferpipe/local"),
+            help="where model dirs, logs and the state file live",
+        )
+        return command
+
+    up = sub("up", "start the endpoint in the foreground (Ctrl-C or `local down` stops it)")
+    up.add_argument(
+        "--engine",
+        choices=("process", "docker"),
+        help="default: docker when an engine answers, else process",
+    )
+    up.add_argument("--port", type=int, default=8080, help="front port (default 8080)")
+    up.add_argument("--seed", type=int, default=0, help="seed of the weighted variant choice")
+    up.set_defaults(run=_run_local_up)
+    sub("down", "stop a running local endpoint").set_defaults(run=_run_local_down)
+    sub("status", "show the endpoint and each container").set_defaults(run=_run_local_status)
+    logs = sub("logs", "print the containers' logs")
+    logs.add_argument("--container", help="only this container (name or model/name)")
+    logs.add_argument("--lines", type=int, default=50)
+    logs.set_defaults(run=_run_local_logs)
+
+
 def _add_deploy_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     def spec_command(name: str, help_text: str) -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text, description=help_text)
@@ -331,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_run_check_container)
     _add_spec_commands(commands)
     _add_deploy_commands(commands)
+    _add_local_commands(commands)
     return parser
 
 

@@ -1,7 +1,8 @@
 """Train the abalone example's three stages and write their model dirs.
 
-preprocess (sklearn ColumnTransformer, `transform`) → model (sklearn regressor,
-`predict` rings) → postprocess (declarative: round rings, bin into an age band).
+preprocess (sklearn ColumnTransformer, `transform`) -> model (XGBoost regressor saved as
+SageMaker's built-in algorithm saves it, `xgboost-model`) -> postprocess (declarative:
+bin the predicted rings into an age band, round).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import joblib
 import pandas as pd
+import xgboost
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -65,15 +66,18 @@ def train(out: Path) -> dict[str, Path]:
         ]
     )
     features = preprocess.fit_transform(data[FEATURES])
-    model = HistGradientBoostingRegressor(max_iter=100, random_state=0)
-    model.fit(features, data["rings"])
+    booster = xgboost.train({"objective": "reg:squarederror", "max_depth": 4, "eta": 0.2,
+                             "nthread": 1, "seed": 0},
+                            xgboost.DMatrix(features, label=data["rings"]), num_boost_round=60)
 
-    dirs = {name: out / name for name in ("preprocess", "model", "postprocess")}
+    dirs = {name: out / name for name in ("preprocess", "xgboost", "postprocess")}
     for path in dirs.values():
         path.mkdir(parents=True, exist_ok=True)
     joblib.dump(preprocess, dirs["preprocess"] / "model.joblib")
     (dirs["preprocess"] / "schema.json").write_text(json.dumps(SCHEMA, indent=2))
-    joblib.dump(model, dirs["model"] / "model.joblib")
+    # The built-in container's file name, in a format current xgboost reads (UBJSON).
+    booster.save_model(dirs["xgboost"] / "xgboost-model.ubj")
+    (dirs["xgboost"] / "xgboost-model.ubj").replace(dirs["xgboost"] / "xgboost-model")
     (dirs["postprocess"] / "postprocess.json").write_text(json.dumps(POSTPROCESS, indent=2))
     return dirs
 

@@ -1,0 +1,221 @@
+"""Start stage containers as local processes (`inferpipe serve`) or as Docker containers.
+
+Both run the same runtime on a loopback port with the environment SageMaker would set.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from inferpipe.pipeline_spec import builtins
+from inferpipe.pipeline_spec.model import ContainerSpec
+from inferpipe.serving.errors import DeployError, SpecError
+
+#: Built-ins with a local stand-in image (docker engine) and stage kind (both engines).
+LOCAL_BUILTINS = {
+    "xgboost": ("inferpipe-xgboost:latest", "xgboost"),
+    "sparkml-serving": ("inferpipe-preprocess:latest", "sparkml"),
+}
+
+
+class Running(Protocol):
+    """A started stage: stop it, read its log, tell whether it still runs."""
+
+    def alive(self) -> bool: ...
+    def stop(self) -> None: ...
+    def log_tail(self, lines: int = 30) -> str: ...
+
+
+def local_stage(container: ContainerSpec) -> str | None:
+    """The INFERPIPE_STAGE a container runs under locally (None: detect from the model dir)."""
+    if container.local and container.local.stage:
+        return container.local.stage
+    if container.builtin is not None:
+        if container.builtin.algorithm not in LOCAL_BUILTINS:
+            raise SpecError(
+                f"container {container.name}: built-in "
+                f"{container.builtin.algorithm} has no local stand-in; set "
+                "`local: {image: ..., stage: ...}`"
+            )
+        return LOCAL_BUILTINS[container.builtin.algorithm][1]
+    return None
+
+
+def local_image(container: ContainerSpec) -> str:
+    """The local tag a container's image maps to (DESIGN: 'Local images')."""
+    if container.local and container.local.image:
+        return container.local.image
+    if container.builtin is not None:
+        if container.builtin.algorithm not in LOCAL_BUILTINS:
+            raise SpecError(
+                f"container {container.name}: built-in "
+                f"{container.builtin.algorithm} has no local image; set "
+                "`local: {image: ...}`"
+            )
+        return LOCAL_BUILTINS[container.builtin.algorithm][0]
+    assert container.image is not None
+    if builtins.is_inferpipe_image(container.image):
+        repository = container.image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+        return f"{repository}:latest"
+    return container.image
+
+
+@dataclass
+class ProcessRunning:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class ProcessEngine:
+    """Each container is `python -m inferpipe serve` on its own port."""
+
+    name = "process"
+
+    def start(
+        self,
+        container: ContainerSpec,
+        model_dir: Path,
+        port: int,
+        environment: dict[str, str],
+        log: Path,
+    ) -> Running:
+        env = {**_base_environment(), **environment, "SAGEMAKER_BIND_TO_PORT": str(port)}
+        stage = local_stage(container)
+        if stage:
+            env["INFERPIPE_STAGE"] = stage
+        with log.open("wb") as handle:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "inferpipe", "serve", "--model-dir", str(model_dir)],
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+            )
+        return ProcessRunning(process, log)
+
+
+@dataclass
+class DockerRunning:
+    name: str
+
+    def alive(self) -> bool:
+        done = subprocess.run(
+            ["docker", "inspect", "--format", "{{.State.Running}}", self.name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout.strip() == "true"
+
+    def stop(self) -> None:
+        subprocess.run(
+            ["docker", "stop", "--time", "30", self.name], capture_output=True, check=False
+        )
+        subprocess.run(["docker", "rm", "--force", self.name], capture_output=True, check=False)
+
+    def log_tail(self, lines: int = 30) -> str:
+        done = subprocess.run(
+            ["docker", "logs", "--tail", str(lines), self.name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return (done.stdout + done.stderr).strip()
+
+
+class DockerEngine:
+    """Each container is the image built by build.sh, run read-only as SageMaker would."""
+
+    name = "docker"
+
+    def start(
+        self,
+        container: ContainerSpec,
+        model_dir: Path,
+        port: int,
+        environment: dict[str, str],
+        log: Path,
+    ) -> Running:
+        image = local_image(container)
+        name = f"inferpipe-local-{port}"
+        args = [
+            "docker",
+            "run",
+            "--detach",
+            "--name",
+            name,
+            "--read-only",
+            "--tmpfs",
+            "/tmp",
+            "--publish",
+            f"127.0.0.1:{port}:{port}",
+            "--volume",
+            f"{model_dir}:/opt/ml/model:ro",
+            "--env",
+            f"SAGEMAKER_BIND_TO_PORT={port}",
+        ]
+        stage = local_stage(container)
+        if stage:
+            args += ["--env", f"INFERPIPE_STAGE={stage}"]
+        for key, value in environment.items():
+            args += ["--env", f"{key}={value}"]
+        done = subprocess.run([*args, image, "serve"], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise DeployError(
+                f"container {container.name}: docker run {image} failed: "
+                f"{done.stderr.strip()[-500:]} (build images with ./build.sh)"
+            )
+        log.write_text(f"docker container {name} ({image}); see `docker logs {name}`\n")
+        return DockerRunning(name)
+
+
+def _base_environment() -> dict[str, str]:
+    """What a child process needs from ours: PATH and friends, no SAGEMAKER_* leaking in."""
+    import os
+
+    keep = (
+        "PATH",
+        "HOME",
+        "LANG",
+        "LC_ALL",
+        "TMPDIR",
+        "PYTHONPATH",
+        "VIRTUAL_ENV",
+        "OPENBLAS_CORETYPE",
+        "OPENBLAS_L2_SIZE",
+    )
+    return {k: v for k, v in os.environ.items() if k in keep}  # noqa: TID251
+
+
+def choose_engine(name: str | None) -> ProcessEngine | DockerEngine:
+    """`docker` or `process`; by default docker when an engine answers, else process."""
+    if name == "process":
+        return ProcessEngine()
+    docker_ok = (
+        shutil.which("docker") is not None
+        and subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+    )
+    if name == "docker":
+        if not docker_ok:
+            raise DeployError("--engine docker needs a running Docker engine")
+        return DockerEngine()
+    return DockerEngine() if docker_ok else ProcessEngine()

@@ -1,0 +1,125 @@
+"""The front HTTP server: SageMaker Runtime's InvokeEndpoint REST API on loopback.
+
+`POST /endpoints/{name}/invocations`, plus `GET /ping` and `GET /metrics` (Prometheus).
+boto3's `sagemaker-runtime` client works against it unchanged with `endpoint_url`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from inferpipe.pipeline_spec.local.endpoint import (
+    MAX_PAYLOAD_BYTES,
+    Answer,
+    LocalEndpoint,
+    validation_error,
+)
+
+logger = logging.getLogger(__name__)
+
+INVOKE_PATH = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FrontServer
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, answer: Answer) -> None:
+        self.send_response(answer.status)
+        for key, value in answer.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    def do_GET(self) -> None:
+        if self.path == "/ping":
+            self._send(Answer(200, {"Content-Type": "text/plain"}, b""))
+        elif self.path == "/metrics":
+            text = "".join(e.metrics.render() for e in self.server.endpoints.values())
+            self._send(Answer(200, {"Content-Type": "text/plain; version=0.0.4"}, text.encode()))
+        else:
+            self._send(validation_error(f"no route GET {self.path}", status=404).answer())
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            self.rfile.read(length)
+            self._send(
+                validation_error(
+                    f"Request payload of {length} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit",
+                    413,
+                ).answer()
+            )
+            return
+        body = self.rfile.read(length)
+        match = INVOKE_PATH.match(self.path.split("?", 1)[0])
+        if not match:
+            self._send(validation_error(f"no route POST {self.path}", status=404).answer())
+            return
+        endpoint = self.server.endpoints.get(match["name"])
+        if endpoint is None:
+            self._send(
+                validation_error(
+                    f"Endpoint {match['name']} of account 000000000000 not found."
+                ).answer()
+            )
+            return
+        self._send(endpoint.invoke(body, dict(self.headers.items())))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("front: " + format, *args)
+
+
+class FrontServer(ThreadingHTTPServer):
+    """A threading HTTP server that knows its endpoints by name."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, endpoints: dict[str, LocalEndpoint]) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.endpoints = endpoints
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start_background(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="inferpipe-front", daemon=True)
+        thread.start()
+        return thread
+
+
+def pooled_transport() -> Any:
+    """A keep-alive HTTP transport for container calls (urllib3, which botocore ships)."""
+    import urllib3
+
+    pool = urllib3.PoolManager(maxsize=16, retries=False)
+
+    def send(
+        url: str, body: bytes, headers: dict[str, str], timeout: float
+    ) -> tuple[int, dict[str, str], bytes]:
+        try:
+            response = pool.request(
+                "POST",
+                url,
+                body=body,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=5, read=timeout),
+            )
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise TimeoutError(str(exc)) from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise OSError(str(exc)) from exc
+        return response.status, dict(response.headers), response.data
+
+    return send
+
+
+def json_body(answer: Answer) -> dict[str, Any]:
+    return dict(json.loads(answer.body))

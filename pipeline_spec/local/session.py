@@ -1,0 +1,176 @@
+"""`inferpipe local up|down|status|logs`: run a local endpoint in the foreground and find it
+again from other shells through a small state file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from inferpipe.pipeline_spec.local.engines import DockerRunning, choose_engine
+from inferpipe.pipeline_spec.local.front import FrontServer, pooled_transport
+from inferpipe.pipeline_spec.local.runner import LocalDeployment, start_local
+from inferpipe.pipeline_spec.model import PipelineSpec
+from inferpipe.serving.errors import DeployError
+
+Progress = Callable[[str], None]
+
+
+def state_file(state_dir: Path, endpoint: str) -> Path:
+    return state_dir / f"{endpoint}.json"
+
+
+def _s3_client(spec: PipelineSpec) -> Any:
+    needs_s3 = any(
+        c.artifact and c.artifact.startswith("s3://")
+        for m in spec.models.values()
+        for c in m.containers
+    )
+    if not needs_s3:
+        return None
+    from inferpipe.pipeline_spec.aws_clients import aws_client
+
+    return aws_client("s3", spec.region)
+
+
+def bring_up(
+    spec: PipelineSpec,
+    spec_dir: Path,
+    engine_name: str | None,
+    port: int,
+    state_dir: Path,
+    progress: Progress,
+    seed: int = 0,
+) -> tuple[LocalDeployment, FrontServer]:
+    """Start containers and the front server (in a background thread); write the state file."""
+    engine = choose_engine(engine_name)
+    work = state_dir / spec.endpoint
+    deployment = start_local(
+        spec, spec_dir, engine, work, pooled_transport(), progress, _s3_client(spec), seed
+    )
+    try:
+        front = FrontServer(port, {spec.endpoint: deployment.endpoint})
+    except OSError as exc:
+        deployment.stop()
+        raise DeployError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+    front.start_background()
+    state = {
+        "pid": os.getpid(),
+        "url": front.url,
+        "engine": engine.name,
+        "containers": [
+            {
+                "model": c.model,
+                "name": c.name,
+                "url": c.url,
+                "log": str(work / c.model / c.name / "container.log"),
+                "docker": c.running.name if isinstance(c.running, DockerRunning) else None,
+            }
+            for c in deployment.containers
+        ],
+    }
+    state_file(state_dir, spec.endpoint).write_text(json.dumps(state, indent=2))
+    return deployment, front
+
+
+def run_until_signal(
+    spec: PipelineSpec,
+    deployment: LocalDeployment,
+    front: FrontServer,
+    state_dir: Path,
+    progress: Progress,
+) -> None:
+    """Serve until SIGTERM or Ctrl-C, then stop everything and remove the state file."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    progress(
+        f"endpoint {spec.endpoint} at {front.url} (boto3: "
+        f"client('sagemaker-runtime', endpoint_url='{front.url}')); Ctrl-C stops it"
+    )
+    try:
+        stop.wait()
+    finally:
+        progress("stopping")
+        front.shutdown()
+        deployment.stop()
+        state_file(state_dir, spec.endpoint).unlink(missing_ok=True)
+
+
+def read_state(state_dir: Path, endpoint: str) -> dict[str, Any]:
+    path = state_file(state_dir, endpoint)
+    if not path.is_file():
+        raise DeployError(f"no local endpoint {endpoint} is running (no {path})")
+    return dict(json.loads(path.read_text()))
+
+
+def bring_down(state_dir: Path, endpoint: str, deadline_seconds: float = 45) -> None:
+    """Signal the `local up` process and wait for it to clean up."""
+    state = read_state(state_dir, endpoint)
+    try:
+        os.kill(int(state["pid"]), signal.SIGTERM)
+    except ProcessLookupError:
+        state_file(state_dir, endpoint).unlink(missing_ok=True)
+        return
+    end = time.monotonic() + deadline_seconds
+    while state_file(state_dir, endpoint).exists() and time.monotonic() < end:
+        time.sleep(0.2)
+    if state_file(state_dir, endpoint).exists():
+        raise DeployError(
+            f"local endpoint {endpoint} (pid {state['pid']}) did not stop in "
+            f"{deadline_seconds:.0f} s"
+        )
+
+
+def _answers(url: str) -> str:
+    try:
+        with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+            return "up" if response.status == 200 else f"HTTP {response.status}"
+    except OSError as exc:
+        return f"down ({exc})"
+
+
+def describe_status(state_dir: Path, endpoint: str) -> list[str]:
+    state = read_state(state_dir, endpoint)
+    lines = [
+        f"{endpoint}: {state['url']} ({state['engine']} engine, pid {state['pid']}): "
+        f"{_answers(state['url'])}"
+    ]
+    lines += [
+        f"  {c['model']}/{c['name']}: {c['url']}: {_answers(c['url'])}" for c in state["containers"]
+    ]
+    return lines
+
+
+def read_logs(state_dir: Path, endpoint: str, container: str | None, lines: int) -> str:
+    state = read_state(state_dir, endpoint)
+    chunks = []
+    for entry in state["containers"]:
+        if container and container not in (entry["name"], f"{entry['model']}/{entry['name']}"):
+            continue
+        if entry.get("docker"):
+            done = subprocess.run(
+                ["docker", "logs", "--tail", str(lines), entry["docker"]],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            text = done.stdout + done.stderr
+        else:
+            path = Path(entry["log"])
+            text = (
+                "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+                if path.exists()
+                else "(no log yet)"
+            )
+        chunks.append(f"== {entry['model']}/{entry['name']} ==\n{text.rstrip()}")
+    if not chunks:
+        raise DeployError(f"no container {container!r} in local endpoint {endpoint}")
+    return "\n".join(chunks)
