@@ -87,7 +87,7 @@ def main() -> int:
     ours_port, base_port = free_port(), free_port()
     servers = [
         start(
-            [sys.executable, "-m", "inferpipe", "serve", "--model-dir", str(model_dir)],
+            [sys.executable, "-P", "-m", "inferpipe", "serve", "--model-dir", str(model_dir)],
             {"SAGEMAKER_BIND_TO_PORT": str(ours_port), "SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
         ),
         start(

@@ -5,5 +5,5 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV_PYTHON="$(INFERPIPE_EXTRAS=serving,sklearn,xgboost,dev bash "$ROOT/scripts/bootstrap-python.sh")"
+VENV_PYTHON="$(INFERPIPE_EXTRAS=serving,sklearn,xgboost,spec,dev bash "$ROOT/scripts/bootstrap-python.sh")"
 exec "$VENV_PYTHON" "$ROOT/examples/abalone/quickstart.py" "$@"

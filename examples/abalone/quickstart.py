@@ -1,28 +1,35 @@
-"""The README's main job: train the abalone stages, serve each with `inferpipe serve`, and
-send requests through the three of them with SageMaker's header flow.
+"""The README's main job: train the abalone stages, run the A/B spec on the local endpoint
+(`inferpipe local up --engine process`), and call it with boto3's sagemaker-runtime client.
 
-Until the local endpoint lands (issue #4) this script chains the hops itself: the
-client's Content-Type goes to the first container, each response's Content-Type goes
-verbatim to the next, and only the last container sees the client's Accept.
+boto3 signs every request, even to a local endpoint, so this script sets dummy
+credentials and a region in its own environment only.
 """
 
 from __future__ import annotations
 
 import os
-import signal
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections import Counter
 from pathlib import Path
 
-import requests
+HERE = Path(__file__).resolve().parent
+SPEC = HERE / "spec.yaml"
+sys.path.insert(0, str(HERE))
+from train import load_abalone, train  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import load_abalone, train
-
-STAGES = ("preprocess", "model", "postprocess")
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+)
 
 
 def free_port() -> int:
@@ -31,105 +38,134 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_stage(
-    name: str, model_dir: Path, default_accept: str | None, log_dir: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "SAGEMAKER_BIND_TO_PORT": str(port), "SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
-    if default_accept:
-        env["SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"] = default_accept
-    with (log_dir / f"{name}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "inferpipe", "serve", "--model-dir", str(model_dir)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def wait_ready(name: str, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"{name} exited:\n{log.read_text()[-2000:]}")
+            raise SystemExit(f"inferpipe local up exited:\n{log.read_text()[-3000:]}")
         try:
-            if requests.get(f"{url}/ping", timeout=1).status_code == 200:
+            with urllib.request.urlopen(f"{url}/ping", timeout=1):
                 return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise SystemExit(f"{name} did not answer /ping within 60 s")
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit("the local endpoint did not start within 120 s")
 
 
-def invoke_pipeline(
-    session: requests.Session, urls: list[str], body: bytes, content_type: str, accept: str
-) -> tuple[int, str, list[float]]:
-    """Run one request through every hop; returns status, final body and per-hop ms."""
-    latencies = []
-    for index, url in enumerate(urls):
-        headers = {"Content-Type": content_type}
-        if index == len(urls) - 1:
-            headers["Accept"] = accept
-        started = time.perf_counter()
-        response = session.post(f"{url}/invocations", data=body, headers=headers, timeout=60)
-        latencies.append((time.perf_counter() - started) * 1000)
-        if response.status_code != 200:
-            return response.status_code, f"hop {index + 1}: {response.text}", latencies
-        body, content_type = response.content, response.headers["Content-Type"]
-    return 200, body.decode(), latencies
+def container_latency(metrics: str) -> dict[str, float]:
+    """Mean milliseconds per container call, from the endpoint's /metrics."""
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    pattern = re.compile(
+        r'inferpipe_container_latency_seconds_(sum|count)\{.*container="'
+        r'([^"]+)"\} (\S+)'
+    )
+    for kind, container, value in pattern.findall(metrics):
+        table = sums if kind == "sum" else counts
+        table[container] = table.get(container, 0.0) + float(value)
+    return {name: sums[name] / counts[name] * 1000 for name in sums if counts.get(name)}
+
+
+def call_endpoint(url: str) -> None:
+    import boto3
+
+    runtime = boto3.client("sagemaker-runtime", endpoint_url=url)
+    rows = load_abalone().sample(5, random_state=1)
+    body = rows.drop(columns="rings").to_csv(header=False, index=False).encode()
+    answer = runtime.invoke_endpoint(
+        EndpointName="abalone", Body=body, ContentType="text/csv", Accept="application/json"
+    )
+    print(f"5 abalones, CSV in, JSON out (variant {answer['InvokedProductionVariant']}):")
+    print(answer["Body"].read().decode())
+    print("true rings: " + ", ".join(str(r) for r in rows["rings"]))
+    pinned = runtime.invoke_endpoint(
+        EndpointName="abalone",
+        Body=body[: body.index(b"\n") + 1],
+        ContentType="text/csv",
+        TargetVariant="B",
+    )
+    print(
+        f"\nTargetVariant=B: {pinned['Body'].read().decode().strip()} "
+        f"(variant {pinned['InvokedProductionVariant']})"
+    )
+    try:
+        runtime.invoke_endpoint(
+            EndpointName="abalone",
+            Body=b"M,0.45,oops,0.1,0.5,0.2,0.1,0.15\n",
+            ContentType="text/csv",
+        )
+    except runtime.exceptions.ModelError as error:
+        print(
+            f"\na bad row: ModelError, original status {error.response['OriginalStatusCode']}:"
+            f"\n  {error.response['Error']['Message'][:160]}"
+        )
+    split: Counter[str] = Counter()
+    started = time.perf_counter()
+    for _ in range(200):
+        reply = runtime.invoke_endpoint(EndpointName="abalone", Body=body, ContentType="text/csv")
+        split[reply["InvokedProductionVariant"]] += 1
+    elapsed = (time.perf_counter() - started) / 200 * 1000
+    print(
+        f"\n200 calls, weights A=0.9 B=0.1: A={split['A']} B={split['B']} "
+        f"({elapsed:.1f} ms per call through 3 containers)"
+    )
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        latency = container_latency(response.read().decode())
+    print(
+        "mean latency per container call: "
+        + ", ".join(f"{name} {ms:.1f} ms" for name, ms in latency.items())
+    )
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="inferpipe-quickstart-"))
-    print(f"training the abalone stages into {work}", file=sys.stderr)
-    dirs = train(work)
-    processes, urls = [], []
-    try:
-        for name in STAGES:
-            accept = None if name == STAGES[-1] else "text/csv"
-            process, url = start_stage(name, dirs[name], accept, work)
-            processes.append(process)
-            urls.append(url)
-        for name, process, url in zip(STAGES, processes, urls, strict=True):
-            wait_ready(name, url, process, work / f"{name}.log")
-        print(
-            "three stages up: " + ", ".join(f"{n}={u}" for n, u in zip(STAGES, urls, strict=True))
+    print("training the abalone stages (preprocess, XGBoost, postprocess)", file=sys.stderr)
+    train(HERE / "build")
+    state = Path(tempfile.mkdtemp(prefix="inferpipe-quickstart-"))
+    port = free_port()
+    log = state / "local-up.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-P",
+                "-m",
+                "inferpipe",
+                "local",
+                "up",
+                str(SPEC),
+                "--engine",
+                "process",
+                "--port",
+                str(port),
+                "--state-dir",
+                str(state),
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
-        rows = load_abalone().sample(5, random_state=1)
-        csv_body = rows.drop(columns="rings").to_csv(header=False, index=False).encode()
-        with requests.Session() as session:
-            status, answer, hops = invoke_pipeline(
-                session, urls, csv_body, "text/csv", "application/json"
-            )
-            print(f"\n5 abalones (CSV in, JSON out): HTTP {status}\n{answer}")
-            print("true rings: " + ", ".join(str(r) for r in rows["rings"]))
-            print(
-                "per-hop latency ms: "
-                + ", ".join(f"{n}={ms:.1f}" for n, ms in zip(STAGES, hops, strict=True))
-            )
-            status, answer, _ = invoke_pipeline(
-                session, urls, b"M,0.45,oops,0.1,0.5,0.2,0.1,0.15\n", "text/csv", "text/csv"
-            )
-            print(f"\na bad row gets a clear error: HTTP {status}\n{answer}")
-            timings = []
-            for _ in range(200):
-                started = time.perf_counter()
-                invoke_pipeline(
-                    session, urls, csv_body[: csv_body.index(b"\n") + 1], "text/csv", "text/csv"
-                )
-                timings.append((time.perf_counter() - started) * 1000)
-            timings.sort()
-            print(
-                f"\n200 one-row requests through 3 hops: p50 {timings[100]:.1f} ms, "
-                f"p99 {timings[197]:.1f} ms"
-            )
-        return 0
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url, process, log)
+        print(f"local endpoint up at {url} (engine: process)", file=sys.stderr)
+        call_endpoint(url)
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=30)
-        print("stopped all stages", file=sys.stderr)
+        subprocess.run(
+            [
+                sys.executable,
+                "-P",
+                "-m",
+                "inferpipe",
+                "local",
+                "down",
+                str(SPEC),
+                "--state-dir",
+                str(state),
+            ],
+            check=False,
+            capture_output=True,
+        )
+        process.wait(timeout=60)
+        print("local endpoint stopped", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

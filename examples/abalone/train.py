@@ -66,9 +66,11 @@ def train(out: Path) -> dict[str, Path]:
         ]
     )
     features = preprocess.fit_transform(data[FEATURES])
-    booster = xgboost.train({"objective": "reg:squarederror", "max_depth": 4, "eta": 0.2,
-                             "nthread": 1, "seed": 0},
-                            xgboost.DMatrix(features, label=data["rings"]), num_boost_round=60)
+    booster = xgboost.train(
+        {"objective": "reg:squarederror", "max_depth": 4, "eta": 0.2, "nthread": 1, "seed": 0},
+        xgboost.DMatrix(features, label=data["rings"]),
+        num_boost_round=60,
+    )
 
     dirs = {name: out / name for name in ("preprocess", "xgboost", "postprocess")}
     for path in dirs.values():

@@ -105,7 +105,7 @@ class ProcessEngine:
             env["INFERPIPE_STAGE"] = stage
         with log.open("wb") as handle:
             process = subprocess.Popen(
-                [sys.executable, "-m", "inferpipe", "serve", "--model-dir", str(model_dir)],
+                [sys.executable, "-P", "-m", "inferpipe", "serve", "--model-dir", str(model_dir)],
                 env=env,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
