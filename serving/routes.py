@@ -105,6 +105,7 @@ def invocations() -> Response:
         accept=accept,
         request_id=g.request_id,
         custom_attributes=request.headers.get(CUSTOM_ATTRIBUTES_HEADER),
+        accept_header=request.headers.get("Accept"),
     )
     future = _executor(settings.threads).submit(stage.invoke, invocation)
     try:

@@ -29,6 +29,7 @@ class InvocationRequest:
     accept: str
     request_id: str
     custom_attributes: str | None = None
+    accept_header: str | None = None
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ class ScriptContext:
     content_type: str | None = None
     accept: str | None = None
     custom_attributes: str | None = None
+    #: The Accept header as received (None when absent): `accept` is the negotiated type.
+    accept_header: str | None = None
 
 
 class _Hook:
@@ -171,6 +173,7 @@ class ScriptStage(Stage):
             request.content_type.type,
             request.accept,
             request.custom_attributes,
+            request.accept_header,
         )
         content_type = request.content_type.type
         body: str | bytes = request.body
