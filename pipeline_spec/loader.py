@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from inferpipe.pipeline_spec.model import PipelineSpec
-from inferpipe.pipeline_spec.validation import find_issues
+from inferpipe.pipeline_spec.validation import find_deploy_issues, find_issues
 from inferpipe.serving.errors import SpecError
 
 
@@ -48,3 +48,13 @@ def load_spec(path: Path) -> PipelineSpec:
     except yaml.YAMLError as exc:
         raise SpecError(f"{path} is not valid YAML: {exc}") from None
     return parse_spec(document, str(path))
+
+
+def check_deployable(spec: PipelineSpec, source: str = "spec") -> None:
+    """Raise SpecError for what only AWS needs (an artifact bucket for local artifacts)."""
+    issues = find_deploy_issues(spec)
+    if issues:
+        raise SpecError(
+            f"{source} cannot be packaged for AWS:\n  "
+            + "\n  ".join(f"{path}: {message}" for path, message in issues)
+        )

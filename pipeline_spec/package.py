@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inferpipe.pipeline_spec.loader import check_deployable
 from inferpipe.pipeline_spec.model import ContainerSpec, PipelineSpec
 from inferpipe.pipeline_spec.resolve import (
     SCHEMA_FILE,
@@ -104,6 +105,7 @@ def package_spec(
     Returns the tarballs and a copy of the spec whose local artifacts are replaced by
     their content-addressed S3 URLs, so a changed artifact gives a new model name.
     """
+    check_deployable(spec)
     packaged = []
     replacements: dict[tuple[str, str], ContainerSpec] = {}
     for key, model in spec.models.items():

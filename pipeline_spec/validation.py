@@ -89,12 +89,6 @@ def _images_and_artifacts(
                     f"bucket is in {bucket['region']} but the model "
                     f"is in {spec.region}; copy the artifact to a {spec.region} bucket",
                 )
-        elif spec.artifact_bucket is None:
-            yield (
-                f"{where}.artifact",
-                f"{artifact!r} is a local path: set top-level "
-                "`artifact_bucket` (s3://...) so `inferpipe package` can upload it",
-            )
 
 
 def _environment(path: str, resolved: list[ResolvedContainer]) -> Iterator[Issue]:
@@ -226,6 +220,24 @@ def _transform(spec: PipelineSpec) -> Iterator[Issue]:
             "MultiRecord batches need a split_type to cut records; "
             "with split_type None use strategy SingleRecord",
         )
+
+
+def find_deploy_issues(spec: PipelineSpec) -> list[Issue]:
+    """Problems that only matter for AWS (local runs use local artifacts as they are)."""
+    issues = []
+    if spec.artifact_bucket is None:
+        for key, model in spec.models.items():
+            for index, container in enumerate(model.containers):
+                if container.artifact and not container.artifact.startswith("s3://"):
+                    issues.append(
+                        (
+                            f"models.{key}.containers[{index}].artifact",
+                            f"{container.artifact!r} is a local path: set top-level "
+                            "`artifact_bucket` (s3://...) so `inferpipe package` can "
+                            "upload it",
+                        )
+                    )
+    return issues
 
 
 def find_issues(spec: PipelineSpec) -> list[Issue]:

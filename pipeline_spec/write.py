@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from inferpipe.pipeline_spec.botocore_check import check_requests
+from inferpipe.pipeline_spec.loader import check_deployable
 from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.pipeline_spec.render_aws import render_requests
 from inferpipe.pipeline_spec.render_cfn import render_template
@@ -15,6 +16,7 @@ from inferpipe.serving.errors import InferpipeError
 def write_rendered(spec: PipelineSpec, out_dir: Path) -> list[Path]:
     """Render, check against botocore, and write `<Operation>.json` files plus
     `template.json`; returns the paths written."""
+    check_deployable(spec)
     requests = render_requests(spec)
     problems = check_requests(requests)
     if problems:

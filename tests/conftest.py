@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from inferpipe_testing.data import MIXED_SCHEMA, make_mixed_rows, read_oracle_frame, rows_to_csv
+from inferpipe_testing.local import EXAMPLE, abalone_train_module
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +73,12 @@ def classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def chdir_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+@pytest.fixture(scope="session")
+def abalone_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The abalone example trained into a fresh dir, with its spec beside the artifacts."""
+    root = tmp_path_factory.mktemp("abalone")
+    abalone_train_module().train(root / "build")
+    shutil.copy(EXAMPLE / "spec.yaml", root / "spec.yaml")
+    return root

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from inferpipe.pipeline_spec.loader import load_spec, parse_spec
+from inferpipe.pipeline_spec.loader import check_deployable, load_spec, parse_spec
 from inferpipe.pipeline_spec.render_aws import render_create_model
 from inferpipe.pipeline_spec.resolve import resolve_containers
 from inferpipe.serving.errors import SpecError
@@ -185,9 +185,11 @@ def test_artifact_bucket_in_another_region_is_refused() -> None:
     assert "bucket is in eu-west-1 but the model is in us-east-1" in message
 
 
-def test_local_artifact_needs_an_artifact_bucket() -> None:
-    message = error_of(spec_with(lambda d: d.pop("artifact_bucket")))
-    assert "containers[0].artifact: 'build/preprocess' is a local path" in message
+def test_local_artifact_needs_an_artifact_bucket_for_aws_only() -> None:
+    spec = parse_spec(spec_with(lambda d: d.pop("artifact_bucket")))
+    with pytest.raises(SpecError) as raised:
+        check_deployable(spec)
+    assert "containers[0].artifact: 'build/preprocess' is a local path" in raised.value.message
 
 
 def test_image_in_another_region_is_refused() -> None:

@@ -1,0 +1,53 @@
+"""Run a spec on the local endpoint inside the test process, and build abalone artifacts."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from inferpipe.pipeline_spec.loader import load_spec
+from inferpipe.pipeline_spec.local.session import bring_up
+from inferpipe_testing.aws import DUMMY_CREDENTIALS
+from inferpipe_testing.containers import REPO_ROOT, free_port
+
+EXAMPLE = REPO_ROOT / "examples" / "abalone"
+
+
+def abalone_train_module() -> ModuleType:
+    """examples/abalone/train.py, imported by path (examples are not a package)."""
+    spec = importlib.util.spec_from_file_location("abalone_train", EXAMPLE / "train.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def local_endpoint(spec_path: Path, engine: str, state_dir: Path) -> Iterator[Any]:
+    """Yield a boto3 sagemaker-runtime client pointed at the running local endpoint."""
+    import boto3
+
+    saved = {k: os.environ.get(k) for k in DUMMY_CREDENTIALS}
+    os.environ.update(DUMMY_CREDENTIALS)
+    spec = load_spec(spec_path)
+    deployment, front = bring_up(
+        spec, spec_path.parent, engine, free_port(), state_dir, progress=lambda message: None
+    )
+    try:
+        client = boto3.client("sagemaker-runtime", endpoint_url=front.url, region_name="us-east-1")
+        client.front_url = front.url  # type: ignore[attr-defined]
+        yield client
+    finally:
+        front.shutdown()
+        front.server_close()
+        deployment.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
