@@ -209,6 +209,38 @@ def _run_local_up(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_local_transform(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+    from inferpipe.pipeline_spec.local.batch import run_transform
+    from inferpipe.pipeline_spec.local.engines import choose_engine
+    from inferpipe.pipeline_spec.local.front import pooled_transport
+    from inferpipe.pipeline_spec.local.runner import TRANSFORM_VARIANT, start_local
+    from inferpipe.serving.errors import SpecError
+
+    spec = load_spec(args.spec)
+    if spec.transform is None:
+        raise SpecError(f"{args.spec} has no `transform` section")
+    deployment = start_local(
+        spec,
+        args.spec.resolve().parent,
+        choose_engine(args.engine),
+        args.state_dir / f"{spec.endpoint}-transform",
+        pooled_transport(),
+        _progress,
+    )
+    try:
+        summary = run_transform(
+            deployment.endpoint, TRANSFORM_VARIANT, spec.transform, args.input, args.output
+        )
+    finally:
+        deployment.stop()
+    print(
+        f"{summary.files} file(s), {summary.records} record(s) in {summary.requests} "
+        f"request(s) -> {args.output}"
+    )
+    return EXIT_OK
+
+
 def _endpoint_name(args: argparse.Namespace) -> str:
     from inferpipe.pipeline_spec.loader import load_spec
 
@@ -266,6 +298,11 @@ def _add_local_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     up.add_argument("--port", type=int, default=8080, help="front port (default 8080)")
     up.add_argument("--seed", type=int, default=0, help="seed of the weighted variant choice")
     up.set_defaults(run=_run_local_up)
+    transform = sub("transform", "run the spec's batch transform over local files")
+    transform.add_argument("--input", type=Path, required=True, help="input directory")
+    transform.add_argument("--output", type=Path, required=True, help="output directory")
+    transform.add_argument("--engine", choices=("process", "docker"))
+    transform.set_defaults(run=_run_local_transform)
     sub("down", "stop a running local endpoint").set_defaults(run=_run_local_down)
     sub("status", "show the endpoint and each container").set_defaults(run=_run_local_status)
     logs = sub("logs", "print the containers' logs")

@@ -22,6 +22,7 @@ from inferpipe.serving.errors import DeployError
 logger = logging.getLogger(__name__)
 
 START_DEADLINE_SECONDS = 120.0
+TRANSFORM_VARIANT = "batch-transform"
 #: Local runs default to one worker per container: a pipeline of 15 would otherwise
 #: start 15 x CPU-count processes on a laptop.
 LOCAL_DEFAULTS = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
@@ -144,5 +145,13 @@ def start_local(
         for v in spec.variants
         if not v.shadow
     ]
+    if spec.transform is not None:
+        # Batch jobs reach their model as a variant that weighted routing never picks.
+        job_model = spec.transform.model
+        variants.append(
+            LocalVariant(
+                TRANSFORM_VARIANT, 0.0, spec.models[job_model].execution_mode, hops[job_model]
+            )
+        )
     endpoint = LocalEndpoint(spec.endpoint, spec.region, variants, transport, seed)
     return LocalDeployment(endpoint, started)
