@@ -1,0 +1,117 @@
+"""`local up|status|logs|down` as separate commands, S3 artifacts, and start failures."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+from inferpipe_testing.aws import DUMMY_CREDENTIALS, moto_server
+from inferpipe_testing.containers import free_port
+from inferpipe_testing.local import local_endpoint
+
+from inferpipe.pipeline_spec.loader import load_spec
+from inferpipe.pipeline_spec.local.session import bring_up
+from inferpipe.pipeline_spec.package import package_spec, upload_artifacts
+from inferpipe.serving.errors import DeployError
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "inferpipe", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_up_status_logs_down_from_other_shells(abalone_dir: Path, tmp_path: Path) -> None:
+    spec, state, port = str(abalone_dir / "spec.yaml"), str(tmp_path / "state"), free_port()
+    up = subprocess.Popen(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "inferpipe",
+            "local",
+            "up",
+            spec,
+            "--engine",
+            "process",
+            "--port",
+            str(port),
+            "--state-dir",
+            state,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        status = cli("local", "status", spec, "--state-dir", state)
+        assert status.returncode == 0 and status.stdout.count(": up") == 4
+        logs = cli("local", "logs", spec, "--state-dir", state, "--container", "model")
+        assert "== abalone-v1/model ==" in logs.stdout and "serving stage=xgboost" in logs.stdout
+        assert cli("local", "down", spec, "--state-dir", state).returncode == 0
+        assert up.wait(timeout=60) == 0
+    finally:
+        up.kill()
+    gone = cli("local", "status", spec, "--state-dir", state)
+    assert gone.returncode == 1 and "no local endpoint abalone is running" in gone.stderr
+
+
+def test_s3_artifacts_are_downloaded_and_unpacked(
+    abalone_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(abalone_dir / "build", tmp_path / "build")
+    shutil.copy(abalone_dir / "spec.yaml", tmp_path / "spec.yaml")
+    with moto_server() as url:
+        for key, value in {**DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": url}.items():
+            monkeypatch.setenv(key, value)
+        boto3.client("s3").create_bucket(Bucket="sagemaker-us-east-1-123456789012")
+        artifacts, packaged = package_spec(
+            load_spec(tmp_path / "spec.yaml"), tmp_path, tmp_path / "art"
+        )
+        upload_artifacts(artifacts, boto3.client("s3"), lambda message: None)
+        shutil.rmtree(tmp_path / "build")
+        remote = tmp_path / "remote.yaml"
+        remote.write_text(yaml.safe_dump(packaged.model_dump(mode="json", exclude_none=True)))
+        with local_endpoint(remote, "process", tmp_path / "state") as client:
+            answer = client.invoke_endpoint(
+                EndpointName="abalone",
+                ContentType="text/csv",
+                Body=b"M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n",
+            )
+            assert answer["Body"].read().decode().endswith(",adult\n")
+
+
+def test_a_container_that_cannot_start_is_named_with_its_log(
+    abalone_dir: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(abalone_dir / "build", tmp_path / "build")
+    shutil.copy(abalone_dir / "spec.yaml", tmp_path / "spec.yaml")
+    (tmp_path / "build" / "xgboost" / "xgboost-model").write_bytes(b"not a model")
+    with pytest.raises(DeployError) as raised:
+        bring_up(
+            load_spec(tmp_path / "spec.yaml"),
+            tmp_path,
+            "process",
+            free_port(),
+            tmp_path / "state",
+            lambda message: None,
+        )
+    assert "container abalone-v1/model exited during start" in raised.value.message
+    assert "xgboost-model is not a model xgboost" in raised.value.message
