@@ -31,19 +31,22 @@ class Running(Protocol):
     def log_tail(self, lines: int = 30) -> str: ...
 
 
+def _builtin_stand_in(container: ContainerSpec) -> tuple[str, str]:
+    """(local image, stage kind) standing in for a built-in algorithm container."""
+    assert container.builtin is not None
+    if container.builtin.algorithm not in LOCAL_BUILTINS:
+        raise SpecError(
+            f"container {container.name}: built-in {container.builtin.algorithm} "
+            "has no local stand-in; set `local: {image: ..., stage: ...}`"
+        )
+    return LOCAL_BUILTINS[container.builtin.algorithm]
+
+
 def local_stage(container: ContainerSpec) -> str | None:
     """The INFERPIPE_STAGE a container runs under locally (None: detect from the model dir)."""
     if container.local and container.local.stage:
         return container.local.stage
-    if container.builtin is not None:
-        if container.builtin.algorithm not in LOCAL_BUILTINS:
-            raise SpecError(
-                f"container {container.name}: built-in "
-                f"{container.builtin.algorithm} has no local stand-in; set "
-                "`local: {image: ..., stage: ...}`"
-            )
-        return LOCAL_BUILTINS[container.builtin.algorithm][1]
-    return None
+    return _builtin_stand_in(container)[1] if container.builtin is not None else None
 
 
 def local_image(container: ContainerSpec) -> str:
@@ -51,13 +54,7 @@ def local_image(container: ContainerSpec) -> str:
     if container.local and container.local.image:
         return container.local.image
     if container.builtin is not None:
-        if container.builtin.algorithm not in LOCAL_BUILTINS:
-            raise SpecError(
-                f"container {container.name}: built-in "
-                f"{container.builtin.algorithm} has no local image; set "
-                "`local: {image: ...}`"
-            )
-        return LOCAL_BUILTINS[container.builtin.algorithm][0]
+        return _builtin_stand_in(container)[0]
     assert container.image is not None
     if builtins.is_inferpipe_image(container.image):
         repository = container.image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
