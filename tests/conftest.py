@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from inferpipe_testing.containers import docker
 from inferpipe_testing.data import MIXED_SCHEMA, make_mixed_rows, read_oracle_frame, rows_to_csv
+from inferpipe_testing.images import run_build
 from inferpipe_testing.local import EXAMPLE, abalone_train_module
 
 
@@ -82,3 +84,31 @@ def abalone_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     abalone_train_module().train(root / "build")
     shutil.copy(EXAMPLE / "spec.yaml", root / "spec.yaml")
     return root
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    done = docker("info", "--format", "{{.ServerVersion}}", check=False)
+    if done.returncode != 0:
+        pytest.fail(
+            "no Docker engine answers; run scripts/setup-machine.sh (the README's "
+            f"test command does): {done.stderr.strip()}"
+        )
+
+
+@pytest.fixture(scope="session")
+def images(docker_engine: None) -> dict[str, str]:
+    """Build both images with build.sh (cached layers make reruns fast)."""
+    log = run_build("build", "--images", "preprocess,postprocess,xgboost")
+    for line in log.splitlines():
+        if line.startswith("build.sh: built"):
+            print(line)
+    return {name: f"inferpipe-{name}:latest" for name in ("preprocess", "postprocess", "xgboost")}
+
+
+@pytest.fixture(params=["process", "docker"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Run a local-endpoint test on both engines (docker builds the images first)."""
+    if request.param == "docker":
+        request.getfixturevalue("images")
+    return str(request.param)

@@ -120,6 +120,23 @@ def main() -> int:
     print("training the abalone stages (preprocess, XGBoost, postprocess)", file=sys.stderr)
     train(HERE / "build")
     state = Path(tempfile.mkdtemp(prefix="inferpipe-quickstart-"))
+    # What `inferpipe deploy` would upload: one reproducible model.tar.gz per container.
+    packaged = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "inferpipe",
+            "package",
+            str(SPEC),
+            "--build-dir",
+            str(state / "artifacts"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    print(packaged.stderr.strip(), file=sys.stderr)
     port = free_port()
     log = state / "local-up.log"
     with log.open("wb") as handle:

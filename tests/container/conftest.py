@@ -10,34 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from inferpipe_testing.containers import Container, docker, start_container
-from inferpipe_testing.images import run_build
+from inferpipe_testing.containers import Container, start_container
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/container/" in str(item.path):
             item.add_marker(pytest.mark.container)
-
-
-@pytest.fixture(scope="session")
-def docker_engine() -> None:
-    done = docker("info", "--format", "{{.ServerVersion}}", check=False)
-    if done.returncode != 0:
-        pytest.fail(
-            "no Docker engine answers; run scripts/setup-machine.sh (the README's "
-            f"test command does): {done.stderr.strip()}"
-        )
-
-
-@pytest.fixture(scope="session")
-def images(docker_engine: None) -> dict[str, str]:
-    """Build both images with build.sh (cached layers make reruns fast)."""
-    log = run_build("build", "--images", "preprocess,postprocess,xgboost")
-    for line in log.splitlines():
-        if line.startswith("build.sh: built"):
-            print(line)
-    return {name: f"inferpipe-{name}:latest" for name in ("preprocess", "postprocess", "xgboost")}
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ from inferpipe.cli import main
 
 @pytest.mark.parametrize("strategy", ["MultiRecord", "SingleRecord"])
 def test_batch_output_matches_the_endpoint_line_for_line(
-    abalone_dir: Path, tmp_path: Path, strategy: str
+    abalone_dir: Path, tmp_path: Path, strategy: str, engine: str
 ) -> None:
     count = 1200 if strategy == "MultiRecord" else 60
     text = raw_rows(count, EXAMPLE / "data" / "abalone.csv")
@@ -40,7 +40,7 @@ def test_batch_output_matches_the_endpoint_line_for_line(
                 "--output",
                 str(tmp_path / "out"),
                 "--engine",
-                "process",
+                engine,
                 "--state-dir",
                 str(tmp_path / "state"),
             ]
@@ -50,7 +50,7 @@ def test_batch_output_matches_the_endpoint_line_for_line(
     produced = (tmp_path / "out" / "first.csv.out").read_text().splitlines() + (
         tmp_path / "out" / "nested" / "second.csv.out"
     ).read_text().splitlines()
-    with local_endpoint(spec, "process", tmp_path / "state-endpoint") as client:
+    with local_endpoint(spec, engine, tmp_path / "state-endpoint") as client:
         answer = client.invoke_endpoint(
             EndpointName="abalone", Body=text.encode(), ContentType="text/csv", Accept="text/csv"
         )

@@ -30,10 +30,15 @@ ECHO_SCRIPT = """
 """
 
 
-@pytest.fixture(scope="module")
-def runtime(abalone_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+@pytest.fixture(scope="module", params=["process", "docker"])
+def runtime(
+    request: pytest.FixtureRequest, abalone_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """The abalone A/B spec on the local endpoint, once per engine."""
+    if request.param == "docker":
+        request.getfixturevalue("images")
     with local_endpoint(
-        abalone_dir / "spec.yaml", "process", tmp_path_factory.mktemp("state")
+        abalone_dir / "spec.yaml", request.param, tmp_path_factory.mktemp("state")
     ) as client:
         yield client
 
@@ -53,7 +58,7 @@ def echo_container(folder: Path, name: str) -> dict[str, Any]:
         "image": "registry.example.com/echo:1",
         "artifact": name,
         "environment": {"HOP_NAME": name},
-        "local": {"stage": "script"},
+        "local": {"image": "inferpipe-preprocess:latest", "stage": "script"},
     }
 
 
@@ -94,7 +99,7 @@ def test_unknown_endpoint_is_a_validation_error(runtime: Any) -> None:
         runtime.invoke_endpoint(EndpointName="nope", Body=b"1", ContentType="text/csv")
 
 
-def test_header_flow_is_sagemakers(tmp_path: Path) -> None:
+def test_header_flow_is_sagemakers(tmp_path: Path, engine: str) -> None:
     spec = write_spec(
         tmp_path,
         {
@@ -108,7 +113,7 @@ def test_header_flow_is_sagemakers(tmp_path: Path) -> None:
             "variants": [{"name": "A", "model": "hops", "instance_type": "ml.m5.large"}],
         },
     )
-    with local_endpoint(spec, "process", tmp_path / "state") as client:
+    with local_endpoint(spec, engine, tmp_path / "state") as client:
         answer = client.invoke_endpoint(
             EndpointName="echo",
             Body=b"1,2\n",
@@ -125,7 +130,7 @@ def test_header_flow_is_sagemakers(tmp_path: Path) -> None:
 
 
 def test_415_from_container_2_reaches_boto3_as_model_error(
-    tmp_path: Path, abalone_dir: Path
+    tmp_path: Path, abalone_dir: Path, engine: str
 ) -> None:
     spec = write_spec(
         tmp_path,
@@ -148,7 +153,7 @@ def test_415_from_container_2_reaches_boto3_as_model_error(
         },
     )
     with (
-        local_endpoint(spec, "process", tmp_path / "state") as client,
+        local_endpoint(spec, engine, tmp_path / "state") as client,
         pytest.raises(client.exceptions.ModelError) as raised,
     ):
         client.invoke_endpoint(EndpointName="mismatch", Body=b"1\n", ContentType="text/csv")
@@ -158,7 +163,9 @@ def test_415_from_container_2_reaches_boto3_as_model_error(
     assert response["Error"]["Message"].startswith("Received client error (415) from container-2")
 
 
-def test_direct_mode_invokes_the_target_container(tmp_path: Path, abalone_dir: Path) -> None:
+def test_direct_mode_invokes_the_target_container(
+    tmp_path: Path, abalone_dir: Path, engine: str
+) -> None:
     build = abalone_dir / "build"
     spec = write_spec(
         tmp_path,
@@ -187,7 +194,7 @@ def test_direct_mode_invokes_the_target_container(tmp_path: Path, abalone_dir: P
             "variants": [{"name": "A", "model": "m", "instance_type": "ml.m5.large"}],
         },
     )
-    with local_endpoint(spec, "process", tmp_path / "state") as client:
+    with local_endpoint(spec, engine, tmp_path / "state") as client:
         answer = client.invoke_endpoint(
             EndpointName="direct",
             Body=b"7.5\n12\n",
@@ -203,7 +210,7 @@ def test_direct_mode_invokes_the_target_container(tmp_path: Path, abalone_dir: P
             client.invoke_endpoint(EndpointName="direct", Body=b"1\n", ContentType="text/csv")
 
 
-def test_90_10_weights_split_within_tolerance_over_2000_calls(tmp_path: Path) -> None:
+def test_90_10_weights_split_within_tolerance_over_2000_calls(tmp_path: Path, engine: str) -> None:
     spec = write_spec(
         tmp_path,
         {
@@ -215,7 +222,7 @@ def test_90_10_weights_split_within_tolerance_over_2000_calls(tmp_path: Path) ->
             ],
         },
     )
-    with local_endpoint(spec, "process", tmp_path / "state") as client:
+    with local_endpoint(spec, engine, tmp_path / "state") as client:
         split = Counter(
             client.invoke_endpoint(EndpointName="ab", Body=b"1", ContentType="text/csv")[
                 "InvokedProductionVariant"

@@ -25,3 +25,4 @@ def test_main_job_runs_the_ab_spec_through_boto3() -> None:
     assert split and int(split[1]) + int(split[2]) == 200 and int(split[1]) > int(split[2])
     assert "mean latency per container call: container-1" in done.stdout
     assert "local endpoint stopped" in done.stderr
+    assert done.stderr.count("packaged abalone-v1/") == 3
