@@ -131,7 +131,7 @@ def package_spec(
                 update={"artifact": url, "environment": environment}
             )
             packaged.append(PackagedArtifact(key, container.name, tarball, url))
-            logger.info(
+            logger.debug(
                 "packaged %s/%s: %s (%d bytes)",
                 key,
                 container.name,
