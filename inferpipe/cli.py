@@ -131,7 +131,8 @@ def _run_deploy(args: argparse.Namespace) -> int:
         print(f"unchanged: {line}")
     for line in report.removed:
         print(f"removed: {line}")
-    print(f"endpoint: {report.endpoint_action}")
+    action = "unchanged" if report.endpoint_action == "none" else report.endpoint_action
+    print(f"endpoint: {action}")
     return EXIT_OK
 
 

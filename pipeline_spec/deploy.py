@@ -15,7 +15,11 @@ from typing import Any
 
 from inferpipe.pipeline_spec.aws_clients import delete_if_present, is_not_found
 from inferpipe.pipeline_spec.model import PipelineSpec
-from inferpipe.pipeline_spec.render_aws import render_requests, render_update_weights
+from inferpipe.pipeline_spec.render_aws import (
+    SCALABLE_DIMENSION,
+    render_requests,
+    render_update_weights,
+)
 from inferpipe.serving.errors import DeployError, SpecError
 
 Progress = Callable[[str], None]
@@ -97,6 +101,28 @@ def wait_in_service(
         time.sleep(poll_seconds)
 
 
+def _wait_deleted(
+    sagemaker: Any, endpoint: str, poll_seconds: float, timeout_seconds: float = 1800
+) -> None:
+    started = time.monotonic()
+    while _exists(sagemaker.describe_endpoint, EndpointName=endpoint) is not None:
+        if time.monotonic() - started > timeout_seconds:
+            raise DeployError(f"endpoint {endpoint} was not deleted in {timeout_seconds:.0f} s")
+        time.sleep(poll_seconds)
+
+
+def _deregister_current_variants(autoscaling: Any, endpoint: str, current: dict[str, Any]) -> None:
+    """SageMaker refuses to update an endpoint whose variants are registered for
+    autoscaling; deregister the running ones (the spec's are registered again after)."""
+    for variant in current.get("ProductionVariants", []):
+        delete_if_present(
+            autoscaling.deregister_scalable_target,
+            ServiceNamespace="sagemaker",
+            ResourceId=f"endpoint/{endpoint}/variant/{variant['VariantName']}",
+            ScalableDimension=SCALABLE_DIMENSION,
+        )
+
+
 def _create_missing(
     sagemaker: Any, requests: dict[str, Any], report: DeployReport, dry_run: bool
 ) -> None:
@@ -167,6 +193,12 @@ def deploy_spec(
     _create_missing(sagemaker, requests, report, dry_run)
     config_name = requests["CreateEndpointConfig"]["EndpointConfigName"]
     current = _exists(sagemaker.describe_endpoint, EndpointName=spec.endpoint)
+    if current is not None and current.get("EndpointStatus") == "Failed" and not dry_run:
+        # A failed endpoint cannot be updated; SageMaker needs it deleted and created again.
+        progress(f"endpoint {spec.endpoint} is Failed: deleting it to create it again")
+        sagemaker.delete_endpoint(EndpointName=spec.endpoint)
+        _wait_deleted(sagemaker, spec.endpoint, poll_seconds)
+        current = None
     if current is None:
         report.endpoint_action = "create"
         if not dry_run:
@@ -174,17 +206,10 @@ def deploy_spec(
     elif current["EndpointConfigName"] != config_name:
         report.endpoint_action = "update"
         if not dry_run:
-            # SageMaker refuses to update an endpoint whose variants are registered
-            # for autoscaling; they are registered again once the update is in service.
-            for target in requests["RegisterScalableTarget"]:
-                delete_if_present(
-                    autoscaling.deregister_scalable_target,
-                    ServiceNamespace="sagemaker",
-                    ResourceId=target["ResourceId"],
-                    ScalableDimension=target["ScalableDimension"],
-                )
+            _deregister_current_variants(autoscaling, spec.endpoint, current)
             sagemaker.update_endpoint(**render_update_endpoint(spec, config_name, alarms))
-    progress(f"endpoint {spec.endpoint}: {report.endpoint_action or 'unchanged'}")
+    action = "unchanged" if report.endpoint_action == "none" else report.endpoint_action
+    progress(f"endpoint {spec.endpoint}: {action}")
     if dry_run:
         return report
     if report.endpoint_action != "none":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -96,7 +97,7 @@ def test_deploy_creates_what_the_spec_says_and_reruns_change_nothing(
 
     assert deploy(workdir) == 0
     again = capsys.readouterr().out
-    assert "created:" not in again and "endpoint: none" in again
+    assert "created:" not in again and "endpoint: unchanged" in again
 
 
 def test_dry_run_creates_nothing(
@@ -173,3 +174,131 @@ def test_failed_endpoint_reports_the_reason_and_the_log_group() -> None:
     assert "did not pass the ping health check" in raised.value.message
     assert "/aws/sagemaker/Endpoints/abalone" in raised.value.message
     assert progress == ["endpoint abalone: Failed (0 s)"]
+
+
+class UpdatingSageMaker:
+    """Just enough of SageMaker for the update path, which the local AWS API lacks.
+
+    It records calls; `roll_back` makes the endpoint come back on its old config.
+    """
+
+    def __init__(self, old_config: str, roll_back: bool = False) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.config = old_config
+        self.roll_back = roll_back
+        self.configs = {
+            old_config: {
+                "ProductionVariants": [
+                    {"VariantName": "A", "ModelName": "abalone-v1-old"},
+                    {"VariantName": "old-variant", "ModelName": "abalone-v1-old"},
+                ]
+            }
+        }
+
+    def _record(self, name: str, **kwargs: Any) -> None:
+        self.calls.append((name, kwargs))
+
+    def describe_model(self, ModelName: str) -> dict[str, Any]:
+        raise _not_found()
+
+    def create_model(self, **kwargs: Any) -> None:
+        self._record("create_model", **kwargs)
+
+    def describe_endpoint_config(self, EndpointConfigName: str) -> dict[str, Any]:
+        if EndpointConfigName in self.configs:
+            return self.configs[EndpointConfigName]
+        raise _not_found()
+
+    def create_endpoint_config(self, **kwargs: Any) -> None:
+        self._record("create_endpoint_config", **kwargs)
+
+    def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:
+        return {
+            "EndpointStatus": "InService",
+            "EndpointConfigName": self.config,
+            "ProductionVariants": [{"VariantName": "A"}, {"VariantName": "old-variant"}],
+        }
+
+    def update_endpoint(self, **kwargs: Any) -> None:
+        self._record("update_endpoint", **kwargs)
+        if not self.roll_back:
+            self.config = kwargs["EndpointConfigName"]
+
+    def delete_endpoint_config(self, **kwargs: Any) -> None:
+        self._record("delete_endpoint_config", **kwargs)
+
+    def delete_model(self, **kwargs: Any) -> None:
+        self._record("delete_model", **kwargs)
+
+
+class RecordingAutoscaling:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda **kwargs: self.calls.append((name, kwargs))
+
+
+def _not_found() -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "Could not find it"}}, "Describe"
+    )
+
+
+def _packaged_example(tmp_path: Path) -> Any:
+    for name in ("preprocess", "xgboost", "postprocess"):
+        (tmp_path / "build" / name).mkdir(parents=True)
+        (tmp_path / "build" / name / "model.joblib").write_bytes(name.encode())
+    return package_spec(
+        load_spec(ROOT / "examples" / "abalone" / "spec.yaml"), tmp_path, tmp_path / "art"
+    )[1]
+
+
+def test_update_deregisters_running_variants_switches_and_removes_what_it_replaced(
+    tmp_path: Path,
+) -> None:
+    from inferpipe.pipeline_spec.deploy import deploy_spec
+
+    spec = _packaged_example(tmp_path)
+    sagemaker, autoscaling = UpdatingSageMaker("abalone-old"), RecordingAutoscaling()
+    report = deploy_spec(
+        spec, sagemaker, autoscaling, lambda m: None, poll_seconds=0, alarms=["abalone-5xx"]
+    )
+    assert report.endpoint_action == "update"
+    names = [name for name, _ in sagemaker.calls]
+    assert names == [
+        "create_model",
+        "create_endpoint_config",
+        "update_endpoint",
+        "delete_endpoint_config",
+        "delete_model",
+    ]
+    update = dict(sagemaker.calls)["update_endpoint"]
+    assert check_request("UpdateEndpoint", update) == []
+    assert update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"] == [
+        {"AlarmName": "abalone-5xx"}
+    ]
+    deregistered = [
+        kw["ResourceId"] for name, kw in autoscaling.calls if name == "deregister_scalable_target"
+    ]
+    assert deregistered == ["endpoint/abalone/variant/A", "endpoint/abalone/variant/old-variant"]
+    assert "register_scalable_target" in [name for name, _ in autoscaling.calls]
+    assert report.removed == ["endpoint config abalone-old", "model abalone-v1-old"]
+
+
+def test_a_rolled_back_update_is_reported_and_nothing_is_removed(tmp_path: Path) -> None:
+    from inferpipe.pipeline_spec.deploy import deploy_spec
+    from inferpipe.serving.errors import DeployError
+
+    sagemaker = UpdatingSageMaker("abalone-old", roll_back=True)
+    with pytest.raises(DeployError, match="rolled back to abalone-old"):
+        deploy_spec(
+            _packaged_example(tmp_path),
+            sagemaker,
+            RecordingAutoscaling(),
+            lambda m: None,
+            poll_seconds=0,
+        )
+    assert "delete_model" not in [name for name, _ in sagemaker.calls]
