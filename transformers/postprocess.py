@@ -147,19 +147,20 @@ def op_rename(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
 def op_inverse_transform(
     frame: pd.DataFrame,
     artifact: str,
-    model_dir: Path,
+    estimator: Any,
     columns: list[Ref] | None = None,
     output: str | None = None,
-    _cache: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Apply a fitted sklearn object's inverse_transform (a LabelEncoder, a scaler)."""
-    estimator = (_cache or {}).get(artifact)
+    """Apply a fitted sklearn object's inverse_transform (a LabelEncoder, a scaler).
+
+    `estimator` is the object loaded from `artifact` when the stage loads.
+    """
     labels = _score_labels(frame, columns, "inverse_transform")
     values = frame[labels].to_numpy()
     if type(estimator).__name__ == "LabelEncoder":
         values = values[:, 0].astype(np.int64)
     try:
-        restored = estimator.inverse_transform(values)  # type: ignore[union-attr]
+        restored = estimator.inverse_transform(values)
     except (ValueError, IndexError) as exc:
         raise SchemaMismatch(f"inverse_transform ({artifact}): {exc}") from None
     restored_frame = frame_from_result(restored)
@@ -190,7 +191,7 @@ def _check_step(index: int, step: Any, source: Path) -> tuple[str, dict[str, Any
     op = OPS[step["op"]]
     supplied = dict(params)
     if step["op"] == "inverse_transform":
-        supplied["model_dir"] = source.parent
+        supplied["estimator"] = None  # loaded by PostprocessStage.load once all steps check
     try:
         inspect.signature(op).bind(None, **supplied)
     except TypeError as exc:
@@ -220,11 +221,9 @@ class PostprocessStage(Stage):
             raise ArtifactError(f"{source} needs a 'steps' list")
         self.input_columns: list[str] | None = document.get("input_columns")
         self.steps = [_check_step(i, s, source) for i, s in enumerate(document["steps"])]
-        self.estimators: dict[str, Any] = {}
         for op, params in self.steps:
             if op == "inverse_transform":
-                self.estimators[params["artifact"]] = load_joblib(model_dir / params["artifact"])
-                params["_cache"] = self.estimators
+                params["estimator"] = load_joblib(model_dir / params["artifact"])
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         if self.input_columns:
