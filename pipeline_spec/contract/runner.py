@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -22,6 +20,8 @@ from inferpipe.pipeline_spec.contract.docker_cli import (
 )
 from inferpipe.pipeline_spec.contract.http import request
 from inferpipe.pipeline_spec.contract.report import RENDERERS
+from inferpipe.pipeline_spec.local.artifacts import prepare_model_dir
+from inferpipe.pipeline_spec.local.runner import free_port
 from inferpipe.serving.errors import SpecError
 
 logger = logging.getLogger(__name__)
@@ -30,20 +30,11 @@ START_DEADLINE_SECONDS = 120
 SIGKILL_AFTER_SECONDS = 30
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _readable_copy(model_dir: Path) -> Path:
     """Copy the model dir so any container uid can read it, as SageMaker's mount allows."""
-    target = Path(tempfile.mkdtemp(prefix="inferpipe-check-")) / "model"
-    shutil.copytree(model_dir, target)
-    target.parent.chmod(0o755)
-    for path in [target, *target.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return target
+    work = Path(tempfile.mkdtemp(prefix="inferpipe-check-"))
+    work.chmod(0o755)
+    return prepare_model_dir(str(model_dir.resolve()), work, work / "model", {})
 
 
 def _wait_ready(name: str, url: str, deadline_seconds: float) -> CheckResult:
@@ -95,7 +86,7 @@ def check_image(
     """Run every contract check against `image`; the container is always removed."""
     config = inspect_image(image)
     results = [checks.check_label(config), checks.check_entrypoint(config)]
-    port = _free_port()
+    port = free_port()
     name = f"inferpipe-check-{uuid.uuid4().hex[:10]}"
     env = {**environment, "SAGEMAKER_BIND_TO_PORT": str(port)}
     args = [

@@ -54,12 +54,13 @@ class LocalDeployment:
             container.running.stop()
 
 
-def _ping(url: str) -> bool:
+def ping_problem(url: str) -> str | None:
+    """None when `url`/ping answers 200, else what went wrong ("HTTP 503", "down (...)")."""
     try:
         with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+            return None if response.status == 200 else f"HTTP {response.status}"
+    except OSError as exc:
+        return f"down ({exc})"
 
 
 def wait_ready(
@@ -72,7 +73,7 @@ def wait_ready(
     pending = list(containers)
     while pending:
         for container in list(pending):
-            if _ping(container.url):
+            if ping_problem(container.url) is None:
                 pending.remove(container)
                 progress(
                     f"{container.model}/{container.name} ready on {container.url} "

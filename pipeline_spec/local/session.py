@@ -9,14 +9,13 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from inferpipe.pipeline_spec.local.engines import DockerRunning, choose_engine
 from inferpipe.pipeline_spec.local.front import FrontServer, pooled_transport
-from inferpipe.pipeline_spec.local.runner import LocalDeployment, start_local
+from inferpipe.pipeline_spec.local.runner import LocalDeployment, ping_problem, start_local
 from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.serving.errors import DeployError
 
@@ -130,11 +129,7 @@ def bring_down(state_dir: Path, endpoint: str, deadline_seconds: float = 45) -> 
 
 
 def _answers(url: str) -> str:
-    try:
-        with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
-            return "up" if response.status == 200 else f"HTTP {response.status}"
-    except OSError as exc:
-        return f"down ({exc})"
+    return ping_problem(url) or "up"
 
 
 def describe_status(state_dir: Path, endpoint: str) -> list[str]:

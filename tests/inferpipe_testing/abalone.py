@@ -13,17 +13,9 @@ import xgboost
 
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.transformers.postprocess import PostprocessStage
+from inferpipe_testing.local import abalone_train_module
 
-FEATURES = [
-    "sex",
-    "length",
-    "diameter",
-    "height",
-    "whole_weight",
-    "shucked_weight",
-    "viscera_weight",
-    "shell_weight",
-]
+FEATURES: list[str] = abalone_train_module().FEATURES
 
 
 def raw_rows(count: int, data_csv: Path) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -12,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from inferpipe.pipeline_spec.local.artifacts import prepare_model_dir
+from inferpipe.pipeline_spec.local.runner import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,21 +23,11 @@ def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def share_model_dir(model_dir: Path) -> Path:
     """Copy a model dir where any container uid can read it (pytest's tmp is 0700)."""
     shared = Path(tempfile.mkdtemp(prefix="inferpipe-model-", dir="/tmp"))
     shared.chmod(0o755)
-    target = shared / "model"
-    shutil.copytree(model_dir, target)
-    for path in [target, *target.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return target
+    return prepare_model_dir(str(model_dir.resolve()), shared, shared / "model", {})
 
 
 @dataclass
