@@ -181,18 +181,21 @@ def encode_jsonlines(frame: pd.DataFrame) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def _cell_text(value: Any) -> str:
+    """A plain scalar as CSV text: missing is empty, floats in shortest round-trip form."""
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 def _csv_cells(values: tuple[Any, ...]) -> list[str]:
     cells: list[str] = []
     for value in values:
         value = _plain(value)
         if isinstance(value, list):
             cells.extend(_csv_cells(tuple(value)))
-        elif value is None:
-            cells.append("")
-        elif isinstance(value, float):
-            cells.append(repr(value))
         else:
-            cells.append(str(value))
+            cells.append(_cell_text(value))
     return cells
 
 
@@ -213,10 +216,12 @@ def _csv_column(values: pd.Series) -> list[str] | None:
         value = _plain(value)
         if isinstance(value, list):
             return None
-        cells.append(
-            "" if value is None else repr(value) if isinstance(value, float) else _quote(str(value))
-        )
+        cells.append(_quote(_cell_text(value)))
     return cells
+
+
+def _csv_body(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
 def encode_csv(frame: pd.DataFrame) -> bytes:
@@ -227,12 +232,10 @@ def encode_csv(frame: pd.DataFrame) -> bytes:
     """
     if len(frame.columns) and all(pd.api.types.is_float_dtype(t) for t in frame.dtypes):
         rows = frame.to_numpy(dtype=np.float64).tolist()
-        lines = [",".join(["" if v != v else repr(v) for v in row]) for row in rows]
-        return ("\n".join(lines) + "\n").encode() if lines else b""
+        return _csv_body([",".join(["" if v != v else repr(v) for v in row]) for row in rows])
     columns = [_csv_column(frame.iloc[:, j]) for j in range(frame.shape[1])]
     if all(column is not None for column in columns):
-        lines = [",".join(cells) for cells in zip(*columns, strict=True)]
-        return ("\n".join(lines) + "\n").encode() if lines else b""
+        return _csv_body([",".join(cells) for cells in zip(*columns, strict=True)])
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for row in frame.itertuples(index=False, name=None):
