@@ -1,0 +1,158 @@
+"""Build columns from plain Python values (requests, pandas batches) and turn them back.
+
+Requests name a type per column (AWS's schema: double, string, ... with a basic,
+vector or array struct); a bad value is a 400 naming the record, the column and
+the expected type.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from inferpipe.serving.errors import SchemaMismatch
+from inferpipe.transformers.sparkml.columns import (
+    ARRAY,
+    BOOLEAN,
+    DOUBLE,
+    STRING,
+    VECTOR,
+    Column,
+    array_column,
+    dense,
+    double_column,
+    string_column,
+    vector_column,
+)
+
+INTEGRAL_TYPES = {"integer", "int", "long", "short", "byte"}
+NUMERIC_TYPES = INTEGRAL_TYPES | {"double", "float"}
+TRUE_WORDS = {"true", "1", "1.0", "t", "yes"}
+FALSE_WORDS = {"false", "0", "0.0", "f", "no"}
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value == "")
+
+
+def _bad(row: int, name: str, value: Any, expected: str) -> SchemaMismatch:
+    return SchemaMismatch(
+        f"record {row + 1}, column {name!r}: {value!r} is not {expected} "
+        "(the schema says so; see SAGEMAKER_SPARKML_SCHEMA or schema.json)"
+    )
+
+
+def _number(value: Any, row: int, name: str, col_type: str) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _bad(row, name, value, f"a {col_type}") from None
+    if col_type in INTEGRAL_TYPES and math.isfinite(number) and not number.is_integer():
+        raise _bad(row, name, value, f"an {col_type}")
+    return number
+
+
+def _boolean(value: Any, row: int, name: str) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return 1.0
+    if word in FALSE_WORDS:
+        return 0.0
+    raise _bad(row, name, value, "a boolean")
+
+
+def basic_column(values: Sequence[Any], name: str, col_type: str) -> Column:
+    """One basic (scalar) column of the schema's type; empty and null are null."""
+    if col_type == "string":
+        return string_column([None if v is None else str(v) for v in values])
+    nulls = np.array([_missing(v) for v in values], dtype=bool)
+    out = np.zeros(len(values))
+    for i, value in enumerate(values):
+        if nulls[i]:
+            continue
+        if col_type == "boolean":
+            out[i] = _boolean(value, i, name)
+        else:
+            out[i] = _number(value, i, name, col_type)
+    if col_type == "boolean":
+        return Column(BOOLEAN, out, nulls if nulls.any() else None)
+    return double_column(out, nulls if nulls.any() else None, col_type in INTEGRAL_TYPES)
+
+
+def vector_values(values: Sequence[Any], name: str) -> Column:
+    """A vector column from lists of numbers (all the same length)."""
+    rows = []
+    nulls = np.zeros(len(values), dtype=bool)
+    width = None
+    for i, value in enumerate(values):
+        if value is None:
+            nulls[i] = True
+            rows.append(None)
+            continue
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if not isinstance(value, (list, tuple)):
+            raise _bad(i, name, value, "a list of numbers (a vector)")
+        row = [_number(v, i, name, "double") for v in value]
+        if width is not None and len(row) != width:
+            raise SchemaMismatch(
+                f"record {i + 1}, column {name!r}: the vector has {len(row)} values, "
+                f"record 1 has {width}"
+            )
+        width = len(row)
+        rows.append(row)
+    width = width or 0
+    matrix = np.array([r if r is not None else [np.nan] * width for r in rows], dtype=np.float64)
+    return vector_column(matrix.reshape(len(values), width), nulls)
+
+
+def array_values(values: Sequence[Any], name: str, col_type: str) -> Column:
+    """An array column (e.g. tokens) from lists."""
+    out: list[Any] = []
+    for i, value in enumerate(values):
+        if value is None:
+            out.append(None)
+            continue
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if not isinstance(value, (list, tuple)):
+            raise _bad(i, name, value, f"a list of {col_type} (an array)")
+        if col_type == "string":
+            out.append([None if v is None else str(v) for v in value])
+        else:
+            out.append([_number(v, i, name, col_type) for v in value])
+    return array_column(out)
+
+
+def column_from_values(values: Sequence[Any], name: str, col_type: str, struct: str) -> Column:
+    if struct == "vector":
+        return vector_values(values, name)
+    if struct == "array":
+        return array_values(values, name, col_type)
+    return basic_column(values, name, col_type)
+
+
+def python_values(column: Column) -> list[Any]:
+    """A column as JSON-ready Python values: floats (None for null), strings, lists."""
+    nulls = column.null_mask()
+    if column.kind == VECTOR:
+        rows = dense(column.values).tolist() if not sparse.issparse(column.values) else None
+        if rows is None:
+            rows = [column.values[i].toarray()[0].tolist() for i in range(column.length)]
+        return [None if nulls[i] else row for i, row in enumerate(rows)]
+    if column.kind in (STRING, ARRAY):
+        return [None if nulls[i] else v for i, v in enumerate(column.values.tolist())]
+    values = column.values.tolist()
+    if column.kind == BOOLEAN:
+        return [None if nulls[i] else bool(v) for i, v in enumerate(values)]
+    if column.kind == DOUBLE and column.integral:
+        return [None if nulls[i] or v != v else v for i, v in enumerate(values)]
+    return [None if nulls[i] else v for i, v in enumerate(values)]

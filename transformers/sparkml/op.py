@@ -1,0 +1,58 @@
+"""The interface of one pipeline op, and the pipeline that runs ops in order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inferpipe.serving.errors import SchemaMismatch
+from inferpipe.transformers.sparkml.columns import Column, Frame
+
+
+@dataclass
+class Op:
+    """A fitted stage: reads `inputs`, adds `outputs`; `uid` names it in errors."""
+
+    uid: str
+    inputs: list[str]
+    outputs: list[str]
+
+    #: The Spark class / MLeap op this implements, for messages.
+    label = "op"
+
+    def apply(self, frame: Frame) -> Frame:
+        raise NotImplementedError
+
+    def fail(self, message: str) -> SchemaMismatch:
+        """An error about the request's data, naming this stage."""
+        return SchemaMismatch(f"{self.label} {self.uid!r}: {message}")
+
+    def column(self, frame: Frame, index: int = 0) -> Column:
+        return frame.get(self.inputs[index], f"{self.label} {self.uid!r}")
+
+
+def first_row(mask: np.ndarray) -> int:
+    """1-based number of the first True row, for messages."""
+    return int(np.flatnonzero(mask)[0]) + 1
+
+
+@dataclass
+class Pipeline(Op):
+    """Ops in order; a nested pipeline is itself an op."""
+
+    stages: Sequence[Op] = field(default_factory=list)
+    label = "Pipeline"
+
+    def apply(self, frame: Frame) -> Frame:
+        for stage in self.stages:
+            frame = stage.apply(frame)
+        return frame
+
+    def flat(self) -> list[Op]:
+        """Every leaf op, nested pipelines expanded."""
+        leaves: list[Op] = []
+        for stage in self.stages:
+            leaves.extend(stage.flat() if isinstance(stage, Pipeline) else [stage])
+        return leaves

@@ -1,0 +1,163 @@
+"""Vector ops: VectorAssembler, VectorSlicer, and MLeap's math_unary / math_binary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+
+from inferpipe.serving.errors import ArtifactError
+from inferpipe.transformers.sparkml.columns import (
+    STRING,
+    VECTOR,
+    Column,
+    Frame,
+    dense,
+    double_column,
+    vector_column,
+)
+from inferpipe.transformers.sparkml.op import Op, first_row
+
+
+@dataclass
+class VectorAssembler(Op):
+    """Concatenate numeric columns and vectors; `sizes` fills null vectors under 'keep'."""
+
+    handle_invalid: str = "error"
+    sizes: list[int | None] = field(default_factory=list)
+    label = "VectorAssembler"
+
+    def _part(self, column: Column, j: int) -> tuple[object, np.ndarray, np.ndarray]:
+        """(block, null rows, NaN rows) for one input."""
+        nulls = column.null_mask()
+        if column.kind == VECTOR:
+            return column.values, nulls, np.zeros_like(nulls)
+        if column.kind == STRING:
+            raise self.fail(f"column {self.inputs[j]!r} holds strings; index them first")
+        values = column.values.reshape(-1, 1)
+        return values, nulls, np.isnan(column.values) & ~nulls
+
+    def apply(self, frame: Frame) -> Frame:
+        parts = [self._part(self.column(frame, j), j) for j in range(len(self.inputs))]
+        invalid = np.zeros(frame.length, dtype=bool)
+        for j, (_, nulls, nans) in enumerate(parts):
+            bad = nulls | nans
+            if bad.any() and self.handle_invalid == "error":
+                row = first_row(bad)
+                what = "null" if nulls[row - 1] else "NaN"
+                raise self.fail(
+                    f"record {row}, column {self.inputs[j]!r}: {what} cannot be assembled "
+                    "(handleInvalid is 'error'; Spark's 'keep' gives NaN, 'skip' drops the row)"
+                )
+            invalid |= bad
+        blocks = []
+        for block, nulls, _ in parts:
+            if nulls.any() and sparse.issparse(block):
+                block = dense(block)
+            if nulls.any():
+                block = np.where(nulls[:, None], np.nan, block)
+            blocks.append(block)
+        if any(sparse.issparse(b) for b in blocks):
+            result = sparse.hstack([sparse.csr_matrix(b) for b in blocks], format="csr")
+        else:
+            result = np.hstack(blocks) if blocks else np.zeros((frame.length, 0))
+        frame = frame.with_column(self.outputs[0], vector_column(result))
+        if self.handle_invalid == "skip":
+            frame = frame.take(~invalid)
+        return frame
+
+
+@dataclass
+class VectorSlicer(Op):
+    indices: list[int] = field(default_factory=list)
+    label = "VectorSlicer"
+
+    def apply(self, frame: Frame) -> Frame:
+        column = self.column(frame)
+        if column.kind != VECTOR:
+            raise self.fail(f"column {self.inputs[0]!r} must hold vectors")
+        width = column.values.shape[1]
+        if self.indices and max(self.indices) >= width:
+            raise self.fail(f"index {max(self.indices)} is outside vectors of size {width}")
+        result = column.values[:, self.indices]
+        return frame.with_column(self.outputs[0], vector_column(result, column.nulls))
+
+
+UNARY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+}
+
+BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "add": np.add,
+    "subtract": np.subtract,
+    "multiply": np.multiply,
+    "divide": np.divide,
+    "remainder": np.fmod,
+    "log_n": lambda a, b: np.log(a) / np.log(b),
+    "pow": np.power,
+    "min": np.minimum,
+    "max": np.maximum,
+}
+
+
+@dataclass
+class MathUnary(Op):
+    operation: str = "abs"
+    label = "math_unary"
+
+    def __post_init__(self) -> None:
+        if self.operation not in UNARY:
+            raise ArtifactError(
+                f"math_unary {self.uid!r}: operation {self.operation!r} is not one of "
+                f"{sorted(UNARY)}"
+            )
+
+    def apply(self, frame: Frame) -> Frame:
+        column = self.column(frame)
+        with np.errstate(all="ignore"):
+            result = UNARY[self.operation](column.values.astype(np.float64))
+        return frame.with_column(self.outputs[0], double_column(result, column.nulls))
+
+
+@dataclass
+class MathBinary(Op):
+    """`a op b`; an absent input (MLeap allows either) takes its default value."""
+
+    operation: str = "add"
+    default_a: float | None = None
+    default_b: float | None = None
+    input_a: str | None = None
+    input_b: str | None = None
+    label = "math_binary"
+
+    def __post_init__(self) -> None:
+        if self.operation not in BINARY:
+            raise ArtifactError(
+                f"math_binary {self.uid!r}: operation {self.operation!r} is not one of "
+                f"{sorted(BINARY)}"
+            )
+
+    def _operand(self, frame: Frame, name: str | None, default: float | None) -> np.ndarray:
+        if name is not None:
+            return frame.get(name, f"math_binary {self.uid!r}").values.astype(np.float64)
+        if default is None:
+            raise self.fail("an input is missing and has no default")
+        return np.full(frame.length, default)
+
+    def apply(self, frame: Frame) -> Frame:
+        a = self._operand(frame, self.input_a, self.default_a)
+        b = self._operand(frame, self.input_b, self.default_b)
+        with np.errstate(all="ignore"):
+            result = BINARY[self.operation](a, b)
+        return frame.with_column(self.outputs[0], double_column(result))

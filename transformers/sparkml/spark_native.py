@@ -1,0 +1,403 @@
+"""Load a `PipelineModel.save()` directory (metadata JSON + data parquet) onto our ops.
+
+Layouts of Spark 3.x and 4.x: `metadata/part-*` holds one JSON line (class, uid,
+sparkVersion, paramMap, defaultParamMap); models keep their fitted values in
+`data/*.parquet`, tree ensembles add `treesMetadata/`. Parquet is read with pyarrow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inferpipe.serving.errors import ArtifactError
+from inferpipe.transformers.sparkml import ops_categorical as cat
+from inferpipe.transformers.sparkml import ops_linear as lin
+from inferpipe.transformers.sparkml import ops_numeric as num
+from inferpipe.transformers.sparkml import ops_text as text
+from inferpipe.transformers.sparkml import ops_trees as trees
+from inferpipe.transformers.sparkml import ops_vector as vec
+from inferpipe.transformers.sparkml._params import splits_of, to_float, unsupported
+from inferpipe.transformers.sparkml.op import Op, Pipeline
+
+
+@dataclass
+class SavedStage:
+    """One saved stage: its metadata, merged params and directory."""
+
+    path: Path
+    metadata: dict[str, Any]
+
+    @property
+    def uid(self) -> str:
+        return str(self.metadata.get("uid", self.path.name))
+
+    @property
+    def spark_version(self) -> tuple[int, int]:
+        parts = str(self.metadata.get("sparkVersion", "4.0")).split(".")
+        return int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+
+    @property
+    def params(self) -> dict[str, Any]:
+        merged = dict(self.metadata.get("defaultParamMap") or {})
+        merged.update(self.metadata.get("paramMap") or {})
+        return merged
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+    def rows(self, folder: str = "data") -> list[dict[str, Any]]:
+        import pyarrow.parquet as pq
+
+        where = self.path / folder
+        if not where.is_dir():
+            raise ArtifactError(f"{where} is missing: stage {self.uid!r} has no saved data")
+        return list(pq.read_table(where).to_pylist())
+
+    def data(self) -> dict[str, Any]:
+        rows = self.rows()
+        if not rows:
+            raise ArtifactError(f"{self.path / 'data'} holds no rows")
+        return rows[0]
+
+    def columns(self, single: str, many: str) -> list[str]:
+        """The input or output column names, from the single or the multi-column param."""
+        value = self.params.get(many) if many in (self.metadata.get("paramMap") or {}) else None
+        if value:
+            return [str(v) for v in value]
+        one = self.param(single)
+        if one is None:
+            raise ArtifactError(f"stage {self.uid!r}: neither {single} nor {many} is set")
+        return [str(one)]
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    folder = path / "metadata"
+    parts = sorted(folder.glob("part-*")) if folder.is_dir() else []
+    if not parts:
+        raise ArtifactError(f"{folder} has no part-* file: not a Spark ML save directory")
+    line = parts[0].read_text(encoding="utf-8").strip().splitlines()[0]
+    try:
+        metadata = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{parts[0]} is not JSON: {exc}") from exc
+    if not isinstance(metadata, dict) or "class" not in metadata:
+        raise ArtifactError(f"{parts[0]} names no class")
+    return metadata
+
+
+def vector_of(value: dict[str, Any]) -> np.ndarray:
+    """Spark's vector struct {type: 0 sparse / 1 dense, size, indices, values}."""
+    if value["type"] == 1:
+        return np.asarray(value["values"], dtype=np.float64)
+    out = np.zeros(int(value["size"]))
+    out[np.asarray(value["indices"], dtype=np.int64)] = value["values"]
+    return out
+
+
+def matrix_of(value: dict[str, Any]) -> np.ndarray:
+    """Spark's matrix struct (column-major unless isTransposed; sparse is CSC)."""
+    rows, cols = int(value["numRows"]), int(value["numCols"])
+    values = np.asarray(value["values"], dtype=np.float64)
+    transposed = bool(value["isTransposed"])
+    if value["type"] == 1:
+        return values.reshape(rows, cols) if transposed else values.reshape(cols, rows).T
+    out = np.zeros((rows, cols))
+    pointers, indices = value["colPtrs"], value["rowIndices"]
+    for major in range(len(pointers) - 1):
+        for k in range(pointers[major], pointers[major + 1]):
+            if transposed:
+                out[major, indices[k]] = values[k]
+            else:
+                out[indices[k], major] = values[k]
+    return out
+
+
+def _param_vector(value: Any) -> np.ndarray:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return vector_of(value)
+
+
+def _io(stage: SavedStage) -> dict[str, Any]:
+    return {
+        "uid": stage.uid,
+        "inputs": stage.columns("inputCol", "inputCols"),
+        "outputs": stage.columns("outputCol", "outputCols"),
+    }
+
+
+def _model_outputs(stage: SavedStage, classifier: bool) -> lin.ModelOutputs:
+    return lin.ModelOutputs(
+        prediction=str(stage.param("predictionCol", "prediction")),
+        raw_prediction=str(stage.param("rawPredictionCol", "rawPrediction")) if classifier else "",
+        probability=str(stage.param("probabilityCol", "probability")) if classifier else "",
+    )
+
+
+def _model_io(stage: SavedStage, classifier: bool) -> dict[str, Any]:
+    names = _model_outputs(stage, classifier)
+    outputs = [n for n in (names.prediction, names.raw_prediction, names.probability) if n]
+    return {
+        "uid": stage.uid,
+        "inputs": [str(stage.param("featuresCol", "features"))],
+        "outputs": outputs,
+        "names": names,
+    }
+
+
+def _thresholds(stage: SavedStage) -> list[float] | None:
+    if "thresholds" not in (stage.metadata.get("paramMap") or {}):
+        return None
+    return [to_float(t, f"{stage.uid}.thresholds") for t in stage.param("thresholds")]
+
+
+def _string_indexer(stage: SavedStage) -> Op:
+    data = stage.data()
+    labels = data.get("labelsArray") or [data.get("labels")]
+    return cat.StringIndexer(
+        **_io(stage),
+        labels=[list(ls) for ls in labels],
+        handle_invalid=stage.param("handleInvalid"),
+    )
+
+
+def _one_hot(stage: SavedStage) -> Op:
+    return cat.OneHotEncoder(
+        **_io(stage),
+        category_sizes=[int(s) for s in stage.data()["categorySizes"]],
+        drop_last=bool(stage.param("dropLast", True)),
+        handle_invalid=str(stage.param("handleInvalid", "error")),
+    )
+
+
+def _imputer(stage: SavedStage) -> Op:
+    io = _io(stage)
+    data = stage.data()
+    return num.Imputer(
+        **io,
+        surrogates=[float(data[name]) for name in io["inputs"]],
+        missing_value=to_float(stage.param("missingValue", "NaN"), f"{stage.uid}.missingValue"),
+    )
+
+
+def _bucketizer(stage: SavedStage) -> Op:
+    raw = stage.param("splitsArray") or [stage.param("splits")]
+    splits = [np.asarray(splits_of(s, f"{stage.uid}.splits")) for s in raw]
+    return num.Bucketizer(**_io(stage), splits=splits, handle_invalid=stage.param("handleInvalid"))
+
+
+def _binarizer(stage: SavedStage) -> Op:
+    io = _io(stage)
+    raw = stage.param("thresholds") or [stage.param("threshold", 0.0)] * len(io["inputs"])
+    return num.Binarizer(
+        **io,
+        thresholds=[to_float(t, f"{stage.uid}.threshold") for t in raw],
+        null_as_zero=stage.spark_version >= (4, 0),
+    )
+
+
+def _tree(rows: list[dict[str, Any]]) -> trees.Tree:
+    nodes = sorted((r.get("nodeData", r) for r in rows), key=lambda n: n["id"])
+    count = len(nodes)
+    categories: list[frozenset[float] | None] = []
+    threshold = np.zeros(count)
+    for i, node in enumerate(nodes):
+        split = node.get("split") or {}
+        values = split.get("leftCategoriesOrThreshold") or []
+        if split.get("numCategories", -1) >= 0 and node["leftChild"] >= 0:
+            categories.append(frozenset(float(v) for v in values))
+        else:
+            categories.append(None)
+            threshold[i] = values[0] if values else 0.0
+    return trees.Tree(
+        feature=np.array([max(n["split"]["featureIndex"], 0) for n in nodes], dtype=np.int64),
+        threshold=threshold,
+        left=np.array([n["leftChild"] for n in nodes], dtype=np.int64),
+        right=np.array([n["rightChild"] for n in nodes], dtype=np.int64),
+        left_categories=categories,
+        prediction=np.array([n["prediction"] for n in nodes], dtype=np.float64),
+        stats=np.array([n["impurityStats"] for n in nodes], dtype=np.float64),
+    )
+
+
+def _tree_model(kind: str, classifier: bool) -> Callable[[SavedStage], Op]:
+    def build(stage: SavedStage) -> Op:
+        rows = stage.rows()
+        if kind.startswith("decision_tree"):
+            forest = [_tree(rows)]
+            weights = np.ones(1)
+        else:
+            by_tree: dict[int, list[dict[str, Any]]] = {}
+            for row in rows:
+                by_tree.setdefault(int(row["treeID"]), []).append(row)
+            forest = [_tree(by_tree[i]) for i in sorted(by_tree)]
+            meta = sorted(stage.rows("treesMetadata"), key=lambda r: r["_1"])
+            weights = np.array([float(r["_3"]) for r in meta])
+        return trees.TreeEnsemble(
+            **_model_io(stage, classifier),
+            kind=kind,
+            trees=forest,
+            weights=weights,
+            num_features=int(stage.metadata.get("numFeatures", 0)),
+            thresholds=_thresholds(stage) if classifier else None,
+        )
+
+    return build
+
+
+def _logistic(stage: SavedStage) -> Op:
+    data = stage.data()
+    if "coefficientMatrix" in data:
+        coefficients = matrix_of(data["coefficientMatrix"])
+        intercepts = vector_of(data["interceptVector"])
+        multinomial = bool(data["isMultinomial"])
+    else:  # Spark 2.0/2.1 layout
+        coefficients = vector_of(data["coefficients"]).reshape(1, -1)
+        intercepts = np.array([float(data["intercept"])])
+        multinomial = False
+    return lin.LogisticRegression(
+        **_model_io(stage, True),
+        coefficients=coefficients,
+        intercepts=intercepts,
+        multinomial=multinomial,
+        threshold=to_float(stage.param("threshold", 0.5), f"{stage.uid}.threshold"),
+        thresholds=_thresholds(stage),
+    )
+
+
+def _hashing_tf(stage: SavedStage) -> Op:
+    if stage.spark_version < (3, 0):
+        raise ArtifactError(
+            f"HashingTF {stage.uid!r} was saved by Spark {stage.metadata.get('sparkVersion')}, "
+            "whose hash differs from Spark 3+; re-save the pipeline with Spark 3 or later"
+        )
+    return text.HashingTF(
+        **_io(stage),
+        num_features=int(stage.param("numFeatures", 1 << 18)),
+        binary=bool(stage.param("binary", False)),
+    )
+
+
+def _vector_slicer(stage: SavedStage) -> Op:
+    if stage.param("names"):
+        raise ArtifactError(
+            f"VectorSlicer {stage.uid!r} selects by names, which need Spark's column metadata; "
+            "select by indices instead"
+        )
+    return vec.VectorSlicer(**_io(stage), indices=[int(i) for i in stage.param("indices", [])])
+
+
+BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
+    "StringIndexerModel": _string_indexer,
+    "IndexToString": lambda s: cat.IndexToString(**_io(s), labels=list(s.param("labels"))),
+    "OneHotEncoderModel": _one_hot,
+    "ImputerModel": _imputer,
+    "VectorAssembler": lambda s: vec.VectorAssembler(
+        **_io(s), handle_invalid=str(s.param("handleInvalid", "error"))
+    ),
+    "StandardScalerModel": lambda s: num.StandardScaler(
+        **_io(s),
+        mean=vector_of(s.data()["mean"]),
+        std=vector_of(s.data()["std"]),
+        with_mean=bool(s.param("withMean", False)),
+        with_std=bool(s.param("withStd", True)),
+    ),
+    "MinMaxScalerModel": lambda s: num.MinMaxScaler(
+        **_io(s),
+        original_min=vector_of(s.data()["originalMin"]),
+        original_max=vector_of(s.data()["originalMax"]),
+        min=float(s.param("min", 0.0)),
+        max=float(s.param("max", 1.0)),
+    ),
+    "MaxAbsScalerModel": lambda s: num.MaxAbsScaler(
+        **_io(s), max_abs=vector_of(s.data()["maxAbs"])
+    ),
+    "Normalizer": lambda s: num.Normalizer(**_io(s), p=to_float(s.param("p", 2.0), "p")),
+    "ElementwiseProduct": lambda s: num.ElementwiseProduct(
+        **_io(s), scaling=_param_vector(s.param("scalingVec"))
+    ),
+    "PCAModel": lambda s: num.PCA(**_io(s), components=matrix_of(s.data()["pc"])),
+    "Binarizer": _binarizer,
+    "Bucketizer": _bucketizer,
+    "Tokenizer": lambda s: text.Tokenizer(**_io(s)),
+    "RegexTokenizer": lambda s: text.RegexTokenizer(
+        **_io(s),
+        pattern=str(s.param("pattern", r"\s+")),
+        gaps=bool(s.param("gaps", True)),
+        min_token_length=int(s.param("minTokenLength", 1)),
+        to_lowercase=bool(s.param("toLowercase", True)),
+    ),
+    "StopWordsRemover": lambda s: text.StopWordsRemover(
+        **_io(s),
+        stop_words=list(s.param("stopWords", [])),
+        case_sensitive=bool(s.param("caseSensitive", False)),
+    ),
+    "CountVectorizerModel": lambda s: text.CountVectorizer(
+        **_io(s),
+        vocabulary=list(s.data()["vocabulary"]),
+        min_tf=float(s.param("minTF", 1.0)),
+        binary=bool(s.param("binary", False)),
+    ),
+    "HashingTF": _hashing_tf,
+    "IDFModel": lambda s: text.IDF(**_io(s), idf=vector_of(s.data()["idf"])),
+    "VectorSlicer": _vector_slicer,
+    "LinearRegressionModel": lambda s: lin.LinearRegression(
+        **_model_io(s, False),
+        coefficients=vector_of(s.data()["coefficients"]),
+        intercept=float(s.data()["intercept"]),
+    ),
+    "LogisticRegressionModel": _logistic,
+    "DecisionTreeRegressionModel": _tree_model("decision_tree_regression", False),
+    "DecisionTreeClassificationModel": _tree_model("decision_tree_classification", True),
+    "RandomForestRegressionModel": _tree_model("random_forest_regression", False),
+    "RandomForestClassificationModel": _tree_model("random_forest_classification", True),
+    "GBTRegressionModel": _tree_model("gbt_regression", False),
+    "GBTClassificationModel": _tree_model("gbt_classification", True),
+}
+
+
+def _stage_dirs(path: Path, uids: list[str]) -> list[Path]:
+    """Stage folders in pipeline order: `<index>_<uid>` (zero-padded in newer Sparks)."""
+    stages = path / "stages"
+    found = {p.name.split("_", 1)[1]: p for p in stages.iterdir() if "_" in p.name}
+    missing = [u for u in uids if u not in found]
+    if missing:
+        raise ArtifactError(f"{stages} lacks the folders of stages {missing}")
+    return [found[u] for u in uids]
+
+
+def load_stage_dir(path: Path) -> Op:
+    """Load one saved stage (a PipelineModel loads its stages, recursively)."""
+    metadata = read_metadata(path)
+    stage = SavedStage(path, metadata)
+    class_name = str(metadata["class"]).rsplit(".", 1)[-1]
+    if class_name in {"PipelineModel", "Pipeline"}:
+        uids = [str(u) for u in stage.param("stageUids", [])]
+        return Pipeline(
+            stage.uid, [], [], stages=[load_stage_dir(p) for p in _stage_dirs(path, uids)]
+        )
+    builder = BUILDERS.get(class_name)
+    if builder is None:
+        raise unsupported(stage.uid, class_name, list(BUILDERS))
+    try:
+        return builder(stage)
+    except ArtifactError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ArtifactError(
+            f"stage {stage.uid!r} ({class_name}, Spark {metadata.get('sparkVersion')}) "
+            f"cannot be read from {path}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def is_spark_save(path: Path) -> bool:
+    return (path / "metadata").is_dir()
+
+
+__all__ = ["BUILDERS", "is_spark_save", "load_stage_dir"]
