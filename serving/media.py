@@ -14,6 +14,8 @@ from inferpipe.serving.errors import NotAcceptable, UnsupportedMediaType
 CSV = "text/csv"
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
+#: AWS's SparkML container: JSON Lines of `{"source": "space-joined values"}`.
+JSONLINES_TEXT = "application/jsonlines;data=text"
 NPY = "application/x-npy"
 LIBSVM = "text/libsvm"
 ANY = "*/*"
@@ -68,6 +70,24 @@ def parse_media_type(header: str) -> MediaRange:
     return MediaRange(media_type, params, q)
 
 
+def format_media_type(media: MediaRange) -> str:
+    """`type;k=v` with the parameters that select a format (not charset or q), sorted."""
+    params = sorted((k, v) for k, v in media.params.items() if k != "charset")
+    return ";".join([media.type, *(f"{k}={v}" for k, v in params)])
+
+
+def bare_type(media_type: str) -> str:
+    """The media type without parameters."""
+    return media_type.split(";", 1)[0].strip()
+
+
+def _covers(media_range: MediaRange, candidate: str) -> bool:
+    """True when the range matches the candidate's type and asks for exactly its parameters."""
+    wanted = parse_media_type(candidate)
+    asked = {k: v for k, v in media_range.params.items() if k != "charset"}
+    return media_range.matches(wanted.type) and asked == wanted.params
+
+
 def parse_content_type(header: str | None, accepted: tuple[str, ...]) -> MediaRange:
     """Resolve a request's Content-Type against what a stage accepts, or raise 415."""
     if not header or not header.strip():
@@ -111,7 +131,7 @@ def negotiate_accept(header: str | None, emitted: tuple[str, ...], default: str)
         if ANY in emitted and "*" not in media_range.type:
             return media_range.type
         for candidate in emitted:
-            if media_range.matches(candidate):
+            if _covers(media_range, candidate):
                 return candidate
     raise NotAcceptable(
         f"Accept {header!r} matches nothing this stage emits; ask for one of: {', '.join(emitted)}"

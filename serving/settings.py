@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from inferpipe.serving.errors import ConfigError
-from inferpipe.serving.media import ALIASES, parse_media_type
+from inferpipe.serving.media import format_media_type, parse_media_type
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
@@ -72,10 +72,10 @@ def _log_level(name: str, value: str) -> int:
 
 
 def _media_type(name: str, value: str) -> str:
-    media_type = parse_media_type(value).type
-    if "/" not in media_type:
+    media = parse_media_type(value)
+    if "/" not in media.type:
         raise ConfigError(f"{name}={value!r} is not a media type like text/csv")
-    return ALIASES.get(media_type, media_type)
+    return format_media_type(media)
 
 
 def _batch_strategy(name: str, value: str) -> str:

@@ -1,0 +1,74 @@
+"""The sparkml stage: Spark ML pipelines (MLeap bundles or Spark saves) served in Python.
+
+A drop-in for AWS's SparkML container: the same `SAGEMAKER_SPARKML_SCHEMA`, payload
+schema and media types, plus many rows per request, a schema file in the artifact
+(`schema.json`, for schemas over the 1,024-character environment limit), real JSON
+Lines output and 400s that name the record, the column and the expected type.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from inferpipe.serving import media
+from inferpipe.serving.errors import SchemaMismatch
+from inferpipe.serving.schema import Schema, load_schema_text, read_schema_file
+from inferpipe.serving.settings import ServingSettings
+from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage
+from inferpipe.transformers.sparkml.artifact import load_model
+from inferpipe.transformers.sparkml.columns import Frame
+from inferpipe.transformers.sparkml.convert import python_values
+from inferpipe.transformers.sparkml.op import Op, Pipeline
+from inferpipe.transformers.sparkml.payload import decode_request
+from inferpipe.transformers.sparkml.response import encode_records
+
+logger = logging.getLogger(__name__)
+
+
+def last_output(root: Op) -> str:
+    """The column the pipeline's last op writes: the output when the schema names none."""
+    leaves = root.flat() if isinstance(root, Pipeline) else [root]
+    for op in reversed(leaves):
+        if op.outputs:
+            return op.outputs[0]
+    raise SchemaMismatch("the pipeline has no ops, so it has no output; name one in the schema")
+
+
+class SparkMLStage(Stage):
+    """Decode AWS-format records, run the op pipeline, encode the output column."""
+
+    kind = "sparkml"
+    accepts = (media.CSV, media.JSON, media.JSONLINES)
+    emits = (media.CSV, media.JSONLINES, media.JSONLINES_TEXT, media.JSON)
+
+    def load(self, model_dir: Path, settings: ServingSettings) -> None:
+        super().load(model_dir, settings)
+        self.pipeline, what = load_model(model_dir)
+        self.schema = self._configured_schema(model_dir, settings)
+        logger.info("sparkml: %s with %d ops", what, len(self.ops))
+
+    @property
+    def ops(self) -> list[Op]:
+        return self.pipeline.flat() if isinstance(self.pipeline, Pipeline) else [self.pipeline]
+
+    @staticmethod
+    def _configured_schema(model_dir: Path, settings: ServingSettings) -> Schema | None:
+        if settings.sparkml_schema:
+            return load_schema_text(settings.sparkml_schema, "SAGEMAKER_SPARKML_SCHEMA")
+        return read_schema_file(model_dir)
+
+    def run(self, frame: Frame) -> Frame:
+        """Apply the pipeline (the in-process path batch scoring also uses)."""
+        return self.pipeline.apply(frame)
+
+    def output_name(self, schema: Schema) -> str:
+        return schema.output.name if schema.output else last_output(self.pipeline)
+
+    def invoke(self, request: InvocationRequest) -> InvocationResponse:
+        frame, schema = decode_request(request.body, request.content_type, self.schema)
+        result = self.run(frame)
+        name = self.output_name(schema)
+        output = result.get(name, "the response (schema output)")
+        body = encode_records(python_values(output), name, request.accept)
+        return InvocationResponse(body, media.bare_type(request.accept))
