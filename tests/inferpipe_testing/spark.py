@@ -33,7 +33,7 @@ def spark_session() -> Iterator[Any]:
 
 
 def make_rows(count: int, seed: int, unseen: bool) -> list[dict[str, Any]]:
-    """Mixed rows: numbers (with nulls and NaN), categories (unseen and null), text, split points."""
+    """Mixed rows: numbers (nulls, NaN), categories (unseen, null), text, split points."""
     rng = random.Random(seed)
     rows = []
     for i in range(count):
