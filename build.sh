@@ -110,7 +110,7 @@ image_dockerfile() {
 
 image_extras() {
     case "$1" in
-        preprocess) printf 'serving,sklearn' ;;
+        preprocess) printf 'serving,sklearn,sparkml' ;;
         postprocess) printf 'serving,sklearn' ;;
         xgboost) printf 'serving,xgboost' ;;
     esac

@@ -24,7 +24,7 @@ BUILTIN_MEDIA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (media.CSV, media.JSON, "application/x-recordio-protobuf"),
         (media.JSON, media.JSONLINES, "application/x-recordio-protobuf"),
     ),
-    "sparkml-serving": ((media.CSV, media.JSON), (media.CSV, media.JSON, media.JSONLINES)),
+    "sparkml-serving": ((media.CSV, media.JSON, media.JSONLINES), (media.CSV, media.JSONLINES)),
 }
 INFERPIPE_MEDIA = (
     (media.CSV, media.JSON, media.JSONLINES, media.NPY),
