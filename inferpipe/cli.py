@@ -242,6 +242,42 @@ def _run_local_transform(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_batch(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+    from inferpipe.pipeline_spec.local.chain import prepare_hops
+    from inferpipe.transformers.spark_batch import ChainHop, run_batch
+
+    spec = load_spec(args.spec)
+    prepared = prepare_hops(spec, args.spec.resolve().parent, args.state_dir / "batch")
+    hops = [ChainHop(h.name, str(h.model_dir), h.environment) for h in prepared]
+    transform = spec.transform
+    content_type = args.content_type or (transform.content_type if transform else "text/csv")
+    accept = args.accept or (transform.accept if transform else None)
+    count = run_batch(hops, args.input, args.output, args.master, content_type, accept, _progress)
+    print(f"{count} record(s) -> {args.output}")
+    return EXIT_OK
+
+
+def _add_batch_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    batch = commands.add_parser(
+        "batch",
+        help="score files through a spec's pipeline inside Spark executors",
+        description="Run every stage of the spec's transform model (else its first variant's) "
+        "in-process inside Spark executors (mapInPandas), with SageMaker's header flow. "
+        "Needs pyspark (inferpipe[spark]).",
+    )
+    batch.add_argument("spec", type=Path, help="the pipeline spec (YAML)")
+    batch.add_argument("--input", type=Path, required=True, help="input file or directory")
+    batch.add_argument("--output", type=Path, required=True, help="output directory (part files)")
+    batch.add_argument("--master", help="Spark master URL (default local[*])")
+    batch.add_argument("--content-type", help="input media type (default: the spec's, text/csv)")
+    batch.add_argument("--accept", help="output media type (default: the spec's)")
+    batch.add_argument(
+        "--state-dir", type=Path, default=Path(".inferpipe/local"), help="where model dirs go"
+    )
+    batch.set_defaults(run=_run_batch)
+
+
 def _endpoint_name(args: argparse.Namespace) -> str:
     from inferpipe.pipeline_spec.loader import load_spec
 
@@ -453,6 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_spec_commands(commands)
     _add_deploy_commands(commands)
     _add_local_commands(commands)
+    _add_batch_command(commands)
     return parser
 
 

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from inferpipe.serving import media
 from inferpipe.serving.errors import EmptyBody, PayloadTooLarge, Timeout
 from inferpipe.serving.settings import ServingSettings
-from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage
+from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage, response_type
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("inferpipe.serving.access")
@@ -82,23 +82,11 @@ def _read_body(limit: int) -> bytes:
     return body
 
 
-def _default_accept(stage: Stage, settings: ServingSettings, content_type: str) -> str:
-    if settings.default_accept:
-        return settings.default_accept
-    if content_type in stage.emits or media.ANY in stage.emits:
-        return content_type
-    return stage.emits[0]
-
-
 @blueprint.post("/invocations")
 def invocations() -> Response:
     stage, settings = _context()
     content_type = media.parse_content_type(request.headers.get("Content-Type"), stage.accepts)
-    accept = media.negotiate_accept(
-        request.headers.get("Accept"),
-        stage.emits,
-        _default_accept(stage, settings, content_type.type),
-    )
+    accept = response_type(stage, settings, content_type.type, request.headers.get("Accept"))
     invocation = InvocationRequest(
         body=_read_body(settings.max_payload_bytes),
         content_type=content_type,

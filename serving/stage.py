@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from inferpipe.serving import codecs
+from inferpipe.serving import codecs, media
 from inferpipe.serving.media import MediaRange
 from inferpipe.serving.schema import Schema
 from inferpipe.serving.settings import ServingSettings
@@ -37,6 +37,20 @@ class InvocationResponse:
     body: bytes
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def response_type(
+    stage: Stage, settings: ServingSettings, content_type: str, accept_header: str | None
+) -> str:
+    """The media type to answer with: Accept, else SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT,
+    else the request's own type when the stage emits it, else the stage's first."""
+    if settings.default_accept:
+        default = settings.default_accept
+    elif content_type in stage.emits or media.ANY in stage.emits:
+        default = content_type
+    else:
+        default = stage.emits[0]
+    return media.negotiate_accept(accept_header, stage.emits, default)
 
 
 class Stage:

@@ -3,6 +3,8 @@ local endpoint (process and docker engines), through boto3."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,3 +65,61 @@ def test_a_bad_row_is_a_model_error_naming_the_sparkml_container(runtime: Any) -
     assert error["OriginalStatusCode"] == 400
     assert "container-1" in error["Error"]["Message"] or "sparkml" in error["Error"]["Message"]
     assert "column 'diameter'" in error["OriginalMessage"]
+
+
+def _raw_lines(count: int) -> list[str]:
+    lines = (EXAMPLE / "data" / "abalone.csv").read_text().splitlines()[:count]
+    return [line.rsplit(",", 1)[0] for line in lines]
+
+
+@pytest.fixture(scope="module")
+def batch_output(spark_abalone: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """`inferpipe batch` over two input files, run as the CLI (its own Spark, local[2])."""
+    work = tmp_path_factory.mktemp("batch")
+    (work / "in").mkdir()
+    lines = _raw_lines(600)
+    (work / "in" / "a.csv").write_text("\n".join(lines[:250]) + "\n")
+    (work / "in" / "b.csv").write_text("\n".join(lines[250:]) + "\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "inferpipe",
+            "batch",
+            str(spark_abalone / "spec.yaml"),
+            "--input",
+            str(work / "in"),
+            "--output",
+            str(work / "out"),
+            "--master",
+            "local[2]",
+            "--state-dir",
+            str(work / "state"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=work,  # not the repo root, whose inferpipe/ folder would shadow the install
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "600 record(s)" in done.stdout
+    parts = sorted((work / "out").glob("part-*"))
+    return [line for part in parts for line in part.read_text().splitlines()]
+
+
+def test_spark_batch_output_equals_the_endpoint_for_the_same_input(
+    runtime: Any, batch_output: list[str]
+) -> None:
+    lines = _raw_lines(600)
+    by_file = [lines[:250], lines[250:]]
+    endpoint = []
+    for chunk in by_file:
+        answer = runtime.invoke_endpoint(
+            EndpointName="abalone-spark",
+            Body=("\n".join(chunk) + "\n").encode(),
+            ContentType="text/csv",
+        )
+        endpoint += answer["Body"].read().decode().splitlines()
+    assert sorted(batch_output) == sorted(endpoint)
+    assert batch_output == endpoint

@@ -1,0 +1,145 @@
+"""`inferpipe batch`: score a whole pipeline inside Spark executors, stage by stage in-process.
+
+Each executor loads the pipeline's stages once (the same Stage classes the images
+serve) and runs every partition through them with `mapInPandas`, passing bodies from
+hop to hop with SageMaker's header flow: container N+1 gets container N's response
+type, only the last container gets the requested Accept, the others answer their
+SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT. Records are lines (CSV or JSON Lines), so the
+output holds one line per input line, in order, as the local endpoint's transform does.
+`local[*]` by default; any Spark master when one is given (model dirs travel with
+`SparkContext.addFile`). pyspark is imported here only (`inferpipe[spark]`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inferpipe.serving.errors import ConfigError, InferpipeError, StageFailed
+from inferpipe.serving.media import parse_media_type
+from inferpipe.serving.settings import ServingSettings
+from inferpipe.serving.stage import InvocationRequest, Stage, response_type
+from inferpipe.serving.stage_loader import load_stage
+
+logger = logging.getLogger(__name__)
+
+#: Records per request inside an executor (a MultiRecord mini-batch).
+RECORDS_PER_CALL = 500
+
+
+@dataclass(frozen=True)
+class ChainHop:
+    """One container of the pipeline: its name, model dir and environment."""
+
+    name: str
+    model_dir: str
+    environment: dict[str, str]
+
+
+class StageChain:
+    """The pipeline's stages loaded in this process, called in order."""
+
+    def __init__(self, hops: list[ChainHop], model_dirs: list[Path]) -> None:
+        self.names = [hop.name for hop in hops]
+        self.stages: list[tuple[Stage, ServingSettings]] = []
+        for hop, model_dir in zip(hops, model_dirs, strict=True):
+            environment = {**hop.environment, "INFERPIPE_MODEL_DIR": str(model_dir)}
+            settings = ServingSettings.from_environ(environment)
+            self.stages.append((load_stage(settings), settings))
+
+    def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
+        """Run one request body through every stage; returns the last body and its type."""
+        for index, (stage, settings) in enumerate(self.stages):
+            last = index == len(self.stages) - 1
+            media_range = parse_media_type(content_type)
+            answer_type = response_type(stage, settings, media_range.type, accept if last else None)
+            request = InvocationRequest(body, media_range, answer_type, request_id="batch")
+            try:
+                response = stage.invoke(request)
+            except InferpipeError as exc:
+                raise StageFailed(
+                    f"container {self.names[index]!r} answered {exc.status}: {exc.message}"
+                ) from exc
+            body, content_type = response.body, response.content_type
+        return body, content_type
+
+
+_loaded: dict[tuple[str, ...], StageChain] = {}
+
+
+def _chain(hops: list[ChainHop]) -> StageChain:
+    """This Python worker's chain, loaded on first use (model dirs fetched via SparkFiles)."""
+    from pyspark import SparkFiles
+
+    key = tuple(hop.model_dir for hop in hops)
+    if key not in _loaded:
+        dirs = [Path(SparkFiles.get(Path(hop.model_dir).name)) for hop in hops]
+        _loaded[key] = StageChain(hops, dirs)
+    return _loaded[key]
+
+
+def score_partitions(
+    hops: list[ChainHop], content_type: str, accept: str | None
+) -> Callable[[Iterator[Any]], Iterator[Any]]:
+    """The mapInPandas function: lines in, scored lines out (one per input line)."""
+
+    def score(batches: Iterator[Any]) -> Iterator[Any]:
+        import pandas as pd
+
+        chain = _chain(hops)
+        for batch in batches:
+            lines = [line for line in batch["value"].tolist() if line.strip()]
+            out: list[str] = []
+            for start in range(0, len(lines), RECORDS_PER_CALL):
+                chunk = lines[start : start + RECORDS_PER_CALL]
+                body, _ = chain.invoke(("\n".join(chunk) + "\n").encode(), content_type, accept)
+                answer = body.decode().splitlines()
+                if len(answer) != len(chunk):
+                    raise StageFailed(
+                        f"the pipeline answered {len(answer)} lines for {len(chunk)} records; "
+                        "batch scoring needs one line per record (CSV or JSON Lines output)"
+                    )
+                out.extend(answer)
+            yield pd.DataFrame({"value": out})
+
+    return score
+
+
+def run_batch(
+    hops: list[ChainHop],
+    source: Path,
+    target: Path,
+    master: str | None,
+    content_type: str,
+    accept: str | None,
+    progress: Callable[[str], None],
+) -> int:
+    """Score every line under `source` into part files under `target`; returns the count."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ConfigError("inferpipe batch needs pyspark: pip install 'inferpipe[spark]'") from exc
+    if not source.exists():
+        raise ConfigError(f"--input {source} does not exist")
+    builder = (
+        SparkSession.builder.appName("inferpipe-batch")
+        .config("spark.ui.enabled", "false")
+        # Python workers must not put the working directory first on sys.path (-P).
+        .config("spark.executorEnv.PYTHONSAFEPATH", "1")
+    )
+    spark = builder.master(master or "local[*]").getOrCreate()
+    try:
+        for hop in hops:
+            spark.sparkContext.addFile(hop.model_dir, recursive=True)
+        progress(f"scoring {source} on {spark.sparkContext.master} through {len(hops)} stage(s)")
+        lines = spark.read.text(str(source))
+        scored = lines.mapInPandas(score_partitions(hops, content_type, accept), "value string")
+        scored.write.mode("overwrite").text(str(target))
+        count = spark.read.text(str(target)).count()
+        progress(f"wrote {count} record(s) to {target}")
+        return int(count)
+    finally:
+        spark.stop()
