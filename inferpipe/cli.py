@@ -247,6 +247,8 @@ def _run_batch(args: argparse.Namespace) -> int:
     from inferpipe.pipeline_spec.local.chain import prepare_hops
     from inferpipe.transformers.spark_batch import ChainHop, run_batch
 
+    # Spark's Python workers must run this interpreter (the one inferpipe is installed in).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spec = load_spec(args.spec)
     prepared = prepare_hops(spec, args.spec.resolve().parent, args.state_dir / "batch")
     hops = [ChainHop(h.name, str(h.model_dir), h.environment) for h in prepared]

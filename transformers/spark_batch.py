@@ -13,6 +13,7 @@ output holds one line per input line, in order, as the local endpoint's transfor
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +118,9 @@ def run_batch(
     accept: str | None,
     progress: Callable[[str], None],
 ) -> int:
-    """Score every line under `source` into part files under `target`; returns the count."""
+    """Score every line of every file under `source` into `target/<file>.out/part-*`.
+
+    Returns the number of records written."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -130,16 +133,31 @@ def run_batch(
         # Python workers must not put the working directory first on sys.path (-P).
         .config("spark.executorEnv.PYTHONSAFEPATH", "1")
     )
-    spark = builder.master(master or "local[*]").getOrCreate()
+    master = master or "local[*]"
+    if master.startswith("local"):
+        # Local workers run this interpreter, the one inferpipe is installed in.
+        builder = builder.config("spark.pyspark.python", sys.executable)
+    spark = builder.master(master).getOrCreate()
     try:
         for hop in hops:
             spark.sparkContext.addFile(hop.model_dir, recursive=True)
-        progress(f"scoring {source} on {spark.sparkContext.master} through {len(hops)} stage(s)")
-        lines = spark.read.text(str(source))
-        scored = lines.mapInPandas(score_partitions(hops, content_type, accept), "value string")
-        scored.write.mode("overwrite").text(str(target))
-        count = spark.read.text(str(target)).count()
-        progress(f"wrote {count} record(s) to {target}")
-        return int(count)
+        files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
+        progress(
+            f"scoring {len(files)} file(s) on {spark.sparkContext.master}, {len(hops)} stage(s)"
+        )
+        score = score_partitions(hops, content_type, accept)
+        count = 0
+        for path in files:
+            # One job per input file keeps each output in its input's order (Spark orders
+            # the splits of several files by size); outputs mirror the local transform.
+            destination = (
+                target / f"{path.relative_to(source) if source.is_dir() else path.name}.out"
+            )
+            lines = spark.read.text(str(path))
+            lines.mapInPandas(score, "value string").write.mode("overwrite").text(str(destination))
+            written = spark.read.text(str(destination)).count()
+            progress(f"{path.name}: {written} record(s) -> {destination}")
+            count += written
+        return count
     finally:
         spark.stop()

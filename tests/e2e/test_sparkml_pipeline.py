@@ -104,7 +104,8 @@ def batch_output(spark_abalone: Path, tmp_path_factory: pytest.TempPathFactory) 
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "600 record(s)" in done.stdout
-    parts = sorted((work / "out").glob("part-*"))
+    parts = sorted((work / "out" / "a.csv.out").glob("part-*"))
+    parts += sorted((work / "out" / "b.csv.out").glob("part-*"))
     return [line for part in parts for line in part.read_text().splitlines()]
 
 
