@@ -102,12 +102,17 @@ def values_match(ours: Any, theirs: Any) -> bool:
     return ours == theirs
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 160 else text[:160] + "..."
+
+
 def mismatches(column: str, ours: Sequence[Any], theirs: Sequence[Any]) -> list[str]:
     """Human-readable differences (empty when the columns agree)."""
     if len(ours) != len(theirs):
         return [f"{column}: {len(ours)} rows here, {len(theirs)} in Spark"]
     return [
-        f"{column} row {i}: ours {a!r} vs Spark {b!r}"
+        f"{column} row {i}: ours {_short(a)} vs Spark {_short(b)}"
         for i, (a, b) in enumerate(zip(ours, theirs, strict=True))
         if not values_match(a, b)
     ][:5]

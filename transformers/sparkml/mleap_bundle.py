@@ -4,7 +4,8 @@ A bundle is `bundle.json` plus `root/` (`model.json` = op + attributes, `node.js
 name + input/output ports); pipelines list child nodes in `<name>.node/` folders,
 tree ensembles keep each tree in its own folder with a line-per-node `tree.json`.
 Attributes are typed values (`{"double": 1.0}`, `{"type": "list", "string": [...]}`,
-`{"type": "tensor", "double": [...], "shape": ...}`); omitted ones take MLeap's defaults.
+`{"type": "tensor", "double": [...], "shape": ...}`, matrices column-major); omitted ones
+take MLeap's defaults, and a null split point stands for ±Inf (JSON has no infinity).
 https://combust.github.io/mleap-docs/mleap-runtime/
 """
 
@@ -38,7 +39,10 @@ def decode_value(raw: Any, where: str) -> Any:
     if kind == "tensor":
         dims = [int(d["size"]) for d in (raw.get("shape") or {}).get("dimensions", [])]
         array = np.asarray(value, dtype=np.float64)
-        return array.reshape(dims) if dims and int(np.prod(dims)) == array.size else array
+        if not dims or int(np.prod(dims)) != array.size:
+            return array
+        # Matrices are column-major (MLeap builds a DenseMatrix from the values).
+        return array.reshape(dims, order="F")
     return value
 
 

@@ -166,15 +166,18 @@ def read_tree(parent: Node, classifier: bool) -> trees.Tree:
 
 
 def _tree_model(kind: str, classifier: bool) -> Callable[[Node], Op]:
+    # GBT classifiers are built of regression trees: only these leaves hold class counts.
+    leaf_stats = kind in ("decision_tree_classification", "random_forest_classification")
+
     def build(node: Node) -> Op:
         from inferpipe.transformers.sparkml.mleap_bundle import child_node
 
         if kind.startswith("decision_tree"):
-            forest = [read_tree(node, classifier)]
+            forest = [read_tree(node, leaf_stats)]
             weights = np.ones(1)
         else:
             names = [str(t) for t in node.require("trees")]
-            forest = [read_tree(child_node(node, t), classifier) for t in names]
+            forest = [read_tree(child_node(node, t), leaf_stats) for t in names]
             weights = _vector(node.attr("tree_weights", [1.0] * len(names)))
         return trees.TreeEnsemble(
             **_model_io(node, classifier),
@@ -250,13 +253,15 @@ BUILDERS: dict[str, Callable[[Node], Op]] = {
         **_io(n),
         original_min=_vector(n.require("min")),
         original_max=_vector(n.require("max")),
-        min=float(n.attr("min_value", 0.0)),
-        max=float(n.attr("max_value", 1.0)),
+        min=float(n.attr("minValue", n.attr("min_value", 0.0))),
+        max=float(n.attr("maxValue", n.attr("max_value", 1.0))),
     ),
     "max_abs_scaler": lambda n: num.MaxAbsScaler(**_io(n), max_abs=_vector(n.require("maxAbs"))),
     "normalizer": lambda n: num.Normalizer(**_io(n), p=to_float(n.require("p_norm"), "p_norm")),
     "binarizer": lambda n: num.Binarizer(
-        **_io(n), thresholds=[float(n.require("threshold"))], null_as_zero=True
+        **_io(n),
+        thresholds=[float(t) for t in np.atleast_1d(n.attr("thresholds", n.attr("threshold")))],
+        null_as_zero=True,
     ),
     "bucketizer": _bucketizer,
     "imputer": lambda n: num.Imputer(
@@ -276,7 +281,7 @@ BUILDERS: dict[str, Callable[[Node], Op]] = {
         pattern=str(n.attr("regex", r"\s+")),
         gaps=bool(n.attr("match_gaps", True)),
         min_token_length=int(n.attr("token_min_length", 1)),
-        to_lowercase=bool(n.attr("lower_case", True)),
+        to_lowercase=bool(n.attr("lowercase_text", n.attr("lower_case", True))),
     ),
     "stopwords_remover": lambda n: text.StopWordsRemover(
         **_io(n),

@@ -237,8 +237,12 @@ def _tree_model(kind: str, classifier: bool) -> Callable[[SavedStage], Op]:
             for row in rows:
                 by_tree.setdefault(int(row["treeID"]), []).append(row)
             forest = [_tree(by_tree[i]) for i in sorted(by_tree)]
-            meta = sorted(stage.rows("treesMetadata"), key=lambda r: r["_1"])
-            weights = np.array([float(r["_3"]) for r in meta])
+            # Spark 3.x names the columns (treeID, metadata, weights); 4.x writes a tuple (_1.._3).
+            meta = [
+                (int(r.get("treeID", r.get("_1"))), float(r.get("weights", r.get("_3"))))
+                for r in stage.rows("treesMetadata")
+            ]
+            weights = np.array([weight for _, weight in sorted(meta)])
         return trees.TreeEnsemble(
             **_model_io(stage, classifier),
             kind=kind,

@@ -42,11 +42,6 @@ TITANIC_SCHEMA = {
 }
 
 
-@pytest.fixture(scope="module")
-def oracle(tmp_path_factory: pytest.TempPathFactory) -> MleapOracle:
-    return MleapOracle(tmp_path_factory.mktemp("mleap-oracle"))
-
-
 def _airbnb_rows(count: int) -> dict[str, tuple[str, list[Any]]]:
     rng = random.Random(7)
     frame = json.loads((MLEAP / "frame.airbnb.json").read_text())

@@ -1,0 +1,193 @@
+"""Save small fitted pipelines with the installed pyspark, plus Spark's own outputs.
+
+Run once per Spark version whose save layout the native loader must read; the results
+are committed under tests/data/spark-layouts/spark-<version>/ and checked by
+tests/unit/transformers/sparkml/test_spark_layouts.py without that Spark installed:
+
+    python -m venv /tmp/spark35 && /tmp/spark35/bin/pip install pyspark==3.5.9 'numpy<2' pandas
+    /tmp/spark35/bin/python scripts/make_spark_layouts.py tests/data/spark-layouts
+
+Each pipeline folder holds `model/` (PipelineModel.save(), .crc files removed),
+`input.json` (column types and rows) and `expected.json` (Spark's transform).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+TYPES = {
+    "x1": "double",
+    "x2": "double",
+    "x4": "double",
+    "category": "string",
+    "text": "string",
+    "label": "double",
+    "klass": "double",
+    "target": "double",
+}
+WORDS = ["the", "a", "spark", "model", "serves", "fast", "data", "of", "rows"]
+
+
+def rows(count: int, seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        x1 = round(rng.gauss(1.0, 2.0), 6)
+        x2 = None if i % 11 == 3 else round(rng.uniform(-5, 5), 6)
+        category = None if i % 13 == 5 else rng.choice(["red", "green", "blue"])
+        if seed != 1 and i % 17 == 2:
+            category = "unseen"
+        out.append(
+            {
+                "x1": x1,
+                "x2": x2,
+                "x4": rng.choice([-1.0, 0.0, 0.5, 2.0, -0.0, 1.25]),
+                "category": category,
+                "text": " ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 6))),
+                "label": 1.0 if x1 + rng.gauss(0, 1) > 1 else 0.0,
+                "klass": float(i % 3),
+                "target": 2.0 * x1 + rng.gauss(0, 0.5),
+            }
+        )
+    return out
+
+
+def pipelines(ml: Any) -> dict[str, list[Any]]:
+    f, c, r = ml.feature, ml.classification, ml.regression
+    features = [
+        f.StringIndexer(inputCol="category", outputCol="category_i", handleInvalid="keep"),
+        f.OneHotEncoder(inputCols=["category_i"], outputCols=["category_v"]),
+        f.Imputer(inputCols=["x2"], outputCols=["x2_i"]),
+        f.VectorAssembler(inputCols=["x1", "x2_i", "category_v"], outputCol="assembled"),
+    ]
+    return {
+        "features": [
+            *features,
+            f.StandardScaler(inputCol="assembled", outputCol="standard", withMean=True),
+            f.MinMaxScaler(inputCol="assembled", outputCol="minmax"),
+            f.MaxAbsScaler(inputCol="assembled", outputCol="maxabs"),
+            f.Normalizer(inputCol="assembled", outputCol="l2"),
+            f.PCA(k=2, inputCol="assembled", outputCol="pca"),
+            f.Binarizer(inputCol="x2", outputCol="x2_bin", threshold=0.0),
+            f.Bucketizer(
+                splits=[-math.inf, -1.0, 0.0, 0.5, math.inf], inputCol="x4", outputCol="x4_bucket"
+            ),
+            f.QuantileDiscretizer(numBuckets=3, inputCol="x1", outputCol="x1_q"),
+            f.IndexToString(
+                inputCol="category_i",
+                outputCol="category_back",
+                labels=["blue", "green", "red", "?"],
+            ),
+        ],
+        "text": [
+            f.Tokenizer(inputCol="text", outputCol="tokens"),
+            f.RegexTokenizer(inputCol="text", outputCol="words", pattern="\\W", minTokenLength=2),
+            f.StopWordsRemover(inputCol="tokens", outputCol="kept"),
+            f.CountVectorizer(inputCol="kept", outputCol="counts"),
+            f.HashingTF(inputCol="tokens", outputCol="hashed", numFeatures=32),
+            f.IDF(inputCol="hashed", outputCol="tfidf"),
+        ],
+        "models": [
+            *features,
+            r.LinearRegression(featuresCol="assembled", labelCol="target", predictionCol="lin"),
+            c.LogisticRegression(
+                featuresCol="assembled",
+                labelCol="label",
+                predictionCol="lr",
+                rawPredictionCol="lr_raw",
+                probabilityCol="lr_p",
+            ),
+            c.LogisticRegression(
+                featuresCol="assembled",
+                labelCol="klass",
+                predictionCol="mlr",
+                rawPredictionCol="mlr_raw",
+                probabilityCol="mlr_p",
+            ),
+            c.DecisionTreeClassifier(
+                featuresCol="assembled",
+                labelCol="klass",
+                predictionCol="dtc",
+                rawPredictionCol="dtc_raw",
+                probabilityCol="dtc_p",
+            ),
+            r.DecisionTreeRegressor(
+                featuresCol="assembled", labelCol="target", predictionCol="dtr"
+            ),
+            c.RandomForestClassifier(
+                featuresCol="assembled",
+                labelCol="label",
+                numTrees=4,
+                seed=1,
+                predictionCol="rfc",
+                rawPredictionCol="rfc_raw",
+                probabilityCol="rfc_p",
+            ),
+            r.RandomForestRegressor(
+                featuresCol="assembled", labelCol="target", numTrees=3, seed=2, predictionCol="rfr"
+            ),
+            c.GBTClassifier(
+                featuresCol="assembled", labelCol="label", maxIter=4, seed=3, predictionCol="gbtc"
+            ),
+            r.GBTRegressor(
+                featuresCol="assembled", labelCol="target", maxIter=4, predictionCol="gbtr"
+            ),
+        ],
+    }
+
+
+def plain(value: Any) -> Any:
+    if hasattr(value, "toArray"):
+        return [float(v) for v in value.toArray()]
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def main(target: Path) -> int:
+    import pyspark
+    import pyspark.ml as ml
+    import pyspark.ml.classification
+    import pyspark.ml.feature
+    import pyspark.ml.regression
+    from pyspark.sql import SparkSession
+    from pyspark.sql import types as T
+
+    spark = SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
+    spark = spark.getOrCreate()
+    schema = T.StructType(
+        [
+            T.StructField(n, T.StringType() if k == "string" else T.DoubleType())
+            for n, k in TYPES.items()
+        ]
+    )
+    train = spark.createDataFrame([tuple(r[n] for n in TYPES) for r in rows(120, 1)], schema)
+    test_rows = rows(40, 2)
+    test = spark.createDataFrame([tuple(r[n] for n in TYPES) for r in test_rows], schema)
+    base = target / f"spark-{pyspark.__version__}"
+    for name, stages in pipelines(ml).items():
+        folder = base / name
+        shutil.rmtree(folder, ignore_errors=True)
+        model = ml.Pipeline(stages=stages).fit(train)
+        model.write().save(str(folder / "model"))
+        for crc in (folder / "model").rglob("*.crc"):
+            crc.unlink()
+        result = model.transform(test)
+        new = [c for c in result.columns if c not in TYPES]
+        collected = result.select(*new).collect()
+        expected = {c: [plain(row[c]) for row in collected] for c in new}
+        (folder / "input.json").write_text(json.dumps({"types": TYPES, "rows": test_rows}))
+        (folder / "expected.json").write_text(json.dumps(expected))
+        print(f"{folder}: {len(new)} columns", file=sys.stderr)
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
