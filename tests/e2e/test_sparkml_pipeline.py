@@ -3,14 +3,17 @@ local endpoint (process and docker engines), through boto3."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from inferpipe_testing import sparkml_abalone
+from inferpipe_testing.containers import free_port
 from inferpipe_testing.local import EXAMPLE, local_endpoint
 from inferpipe_testing.spark import spark_session, values_match
 
@@ -54,6 +57,23 @@ def test_500_raw_rows_equal_spark_then_xgboost_in_process(
     assert all(values_match(a, b) for a, b in zip(ours, expected, strict=True))
 
 
+def test_the_mleap_export_serves_the_same_predictions_as_the_native_save(runtime: Any) -> None:
+    raw = "\n".join(_raw_lines(300)) + "\n"
+    answers = {
+        variant: runtime.invoke_endpoint(
+            EndpointName="abalone-spark",
+            Body=raw.encode(),
+            ContentType="text/csv",
+            TargetVariant=variant,
+        )
+        for variant in ("A", "B")
+    }
+    assert answers["B"]["InvokedProductionVariant"] == "B"
+    bodies = {variant: answer["Body"].read().decode() for variant, answer in answers.items()}
+    assert len(bodies["A"].splitlines()) == 300
+    assert bodies["A"] == bodies["B"]
+
+
 def test_a_bad_row_is_a_model_error_naming_the_sparkml_container(runtime: Any) -> None:
     with pytest.raises(runtime.exceptions.ModelError) as caught:
         runtime.invoke_endpoint(
@@ -72,10 +92,8 @@ def _raw_lines(count: int) -> list[str]:
     return [line.rsplit(",", 1)[0] for line in lines]
 
 
-@pytest.fixture(scope="module")
-def batch_output(spark_abalone: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """`inferpipe batch` over two input files, run as the CLI (its own Spark, local[2])."""
-    work = tmp_path_factory.mktemp("batch")
+def run_batch_cli(spec: Path, work: Path, master: str) -> list[str]:
+    """`inferpipe batch` over two input files, run as the CLI (its own Spark driver)."""
     (work / "in").mkdir()
     lines = _raw_lines(600)
     (work / "in" / "a.csv").write_text("\n".join(lines[:250]) + "\n")
@@ -87,13 +105,13 @@ def batch_output(spark_abalone: Path, tmp_path_factory: pytest.TempPathFactory) 
             "-m",
             "inferpipe",
             "batch",
-            str(spark_abalone / "spec.yaml"),
+            str(spec),
             "--input",
             str(work / "in"),
             "--output",
             str(work / "out"),
             "--master",
-            "local[2]",
+            master,
             "--state-dir",
             str(work / "state"),
         ],
@@ -107,6 +125,70 @@ def batch_output(spark_abalone: Path, tmp_path_factory: pytest.TempPathFactory) 
     parts = sorted((work / "out" / "a.csv.out").glob("part-*"))
     parts += sorted((work / "out" / "b.csv.out").glob("part-*"))
     return [line for part in parts for line in part.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def batch_output(spark_abalone: Path, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    return run_batch_cli(spark_abalone / "spec.yaml", tmp_path_factory.mktemp("batch"), "local[2]")
+
+
+@pytest.fixture(scope="module")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A standalone Spark master and one worker on loopback (pyspark's own spark-class)."""
+    import pyspark
+
+    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
+    logs = tmp_path_factory.mktemp("cluster")
+    port = free_port()
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    url = f"spark://127.0.0.1:{port}"
+    commands = {
+        "master": [
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--webui-port",
+            str(free_port()),
+        ],
+        "worker": [
+            "org.apache.spark.deploy.worker.Worker",
+            url,
+            "--cores",
+            "2",
+            "--memory",
+            "2g",
+            "--webui-port",
+            str(free_port()),
+        ],
+    }
+    processes = []
+    try:
+        for name, arguments in commands.items():
+            log = (logs / f"{name}.log").open("w")
+            processes.append(
+                subprocess.Popen([str(spark_class), *arguments], stdout=log, stderr=log, env=env)
+            )
+            marker = "I have been elected leader" if name == "master" else "registered with master"
+            deadline = time.monotonic() + 120
+            while marker not in (logs / f"{name}.log").read_text():
+                assert time.monotonic() < deadline, (logs / f"{name}.log").read_text()[-2000:]
+                time.sleep(0.5)
+        yield url
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_batch_on_a_standalone_spark_cluster_equals_local_mode(
+    spark_cluster: str,
+    spark_abalone: Path,
+    batch_output: list[str],
+    tmp_path: Path,
+) -> None:
+    assert run_batch_cli(spark_abalone / "spec.yaml", tmp_path, spark_cluster) == batch_output
 
 
 def test_spark_batch_output_equals_the_endpoint_for_the_same_input(

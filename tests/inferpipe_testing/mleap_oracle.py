@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from inferpipe_testing.spark import WIDE, sparse_form
+
 ORACLE_DIR = Path(__file__).resolve().parents[1] / "mleap_oracle"
 
 
@@ -52,7 +54,7 @@ class MleapOracle:
         """Run the bundle on a LeapFrame; return each output column as plain Python values."""
         source, target = self.work / "in.json", self.work / "out.json"
         source.write_text(json.dumps(frame))
-        subprocess.run(
+        done = subprocess.run(
             [
                 "java",
                 "-cp",
@@ -62,9 +64,16 @@ class MleapOracle:
                 str(source),
                 str(target),
             ],
-            check=True,
             capture_output=True,
+            text=True,
         )
+        if done.returncode != 0:
+            reasons = [
+                line
+                for line in done.stderr.splitlines()
+                if not line.startswith("\tat ") or "combust" in line
+            ]
+            raise RuntimeError("the MLeap runtime failed: " + "\n".join(reasons[:20]))
         result = json.loads(target.read_text())
         names = [f["name"] for f in result["schema"]["fields"]]
         columns: dict[str, list[Any]] = {n: [] for n in names}
@@ -78,6 +87,11 @@ def plain(value: Any) -> Any:
     """A LeapFrame JSON value as Python: tensors (dense or sparse) become lists."""
     if isinstance(value, dict) and "values" in value:
         size = int(value["dimensions"][0]) if value.get("dimensions") else len(value["values"])
+        if size > WIDE:
+            indices = [i[0] if isinstance(i, list) else i for i in value.get("indices", [])]
+            if "indices" not in value:
+                indices = list(range(size))
+            return sparse_form(size, indices, value["values"])
         if "indices" in value:
             out = [0.0] * size
             for index, item in zip(value["indices"], value["values"], strict=True):

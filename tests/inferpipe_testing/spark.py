@@ -75,16 +75,57 @@ def make_rows(count: int, seed: int, unseen: bool) -> list[dict[str, Any]]:
     return rows
 
 
+#: Vectors wider than this are compared as {index: value} of their non-zeros (HashingTF's
+#: 2^18 slots would otherwise take gigabytes as Python lists).
+WIDE = 1024
+
+
+def sparse_form(size: int, indices: Any, values: Any) -> dict[Any, Any]:
+    form: dict[Any, Any] = {"size": int(size)}
+    form.update({int(i): float(v) for i, v in zip(indices, values, strict=True) if v != 0})
+    return form
+
+
 def spark_value(value: Any) -> Any:
-    """A Spark row value as plain Python (vectors as lists)."""
+    """A Spark row value as plain Python (vectors as lists, wide ones as sparse dicts)."""
     if hasattr(value, "toArray"):
+        if value.size > WIDE:
+            if hasattr(value, "indices"):
+                return sparse_form(value.size, value.indices, value.values)
+            array = value.toArray()
+            nonzero = array.nonzero()[0]
+            return sparse_form(value.size, nonzero, array[nonzero])
         return [float(v) for v in value.toArray()]
     if isinstance(value, list):
         return [spark_value(v) for v in value]
     return value
 
 
+def our_values(column: Any) -> list[Any]:
+    """Our column as plain Python, wide vectors in the same sparse form as spark_value."""
+    from scipy import sparse
+
+    from inferpipe.transformers.sparkml.columns import VECTOR
+    from inferpipe.transformers.sparkml.convert import python_values
+
+    if column.kind != VECTOR or column.width <= WIDE:
+        return python_values(column)
+    matrix = sparse.csr_matrix(column.values)
+    return [
+        sparse_form(
+            column.width,
+            matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]],
+            matrix.data[matrix.indptr[i] : matrix.indptr[i + 1]],
+        )
+        for i in range(matrix.shape[0])
+    ]
+
+
 def values_match(ours: Any, theirs: Any) -> bool:
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return ours.keys() == theirs.keys() and all(
+            values_match(float(ours[k]), float(theirs[k])) for k in ours
+        )
     if isinstance(ours, list) and isinstance(theirs, list):
         return len(ours) == len(theirs) and all(
             values_match(a, b) for a, b in zip(ours, theirs, strict=True)

@@ -10,7 +10,12 @@ from typing import Any
 import numpy as np
 import yaml
 
-from inferpipe.transformers.sparkml.training import save_for_serving, serving_schema, train_pipeline
+from inferpipe.transformers.sparkml.training import (
+    export_mleap_bundle,
+    save_for_serving,
+    serving_schema,
+    train_pipeline,
+)
 from inferpipe_testing.local import EXAMPLE
 
 FEATURES = [
@@ -35,12 +40,14 @@ def abalone_frame(spark: Any, csv: Path) -> Any:
 
 
 def build(spark: Any, out: Path) -> Path:
-    """sparkml/ (PipelineModel + schema.json), xgboost/ (xgboost-model) and spec.yaml."""
+    """sparkml/ (PipelineModel + schema.json), sparkml-mleap/ (the same as an MLeap bundle),
+    xgboost/ (xgboost-model) and spec.yaml: variant A serves the native save, B the bundle."""
     import xgboost
 
     frame = abalone_frame(spark, EXAMPLE / "data" / "abalone.csv")
     model = train_pipeline(frame, CONFIG)
     save_for_serving(model, CONFIG, out / "sparkml")
+    export_mleap_bundle(model, frame.drop("rings"), out / "sparkml-mleap")
     rows = model.transform(frame).select("features", "rings").collect()
     features = np.array([r["features"].toArray() for r in rows])
     booster = xgboost.train(
@@ -51,38 +58,38 @@ def build(spark: Any, out: Path) -> Path:
     (out / "xgboost").mkdir(parents=True, exist_ok=True)
     booster.save_model(out / "xgboost" / "xgboost-model.ubj")
     (out / "xgboost" / "xgboost-model.ubj").replace(out / "xgboost" / "xgboost-model")
+    schema = json.dumps(serving_schema(CONFIG))
+
+    def model_spec(artifact: str) -> dict[str, Any]:
+        return {
+            "role": "arn:aws:iam::123456789012:role/SageMakerExecution",
+            "containers": [
+                {
+                    "name": "sparkml",
+                    "builtin": {"algorithm": "sparkml-serving", "version": "3.3"},
+                    "artifact": artifact,
+                    "environment": {"SAGEMAKER_SPARKML_SCHEMA": schema},
+                },
+                {
+                    "name": "model",
+                    "builtin": {"algorithm": "xgboost", "version": "1.7-1"},
+                    "artifact": "xgboost",
+                },
+            ],
+        }
+
+    variant = {"instance_type": "ml.m5.large", "instance_count": 1, "weight": 0.5}
     spec = {
         "spec_version": 1,
         "endpoint": "abalone-spark",
         "region": "us-east-1",
         "models": {
-            "spark-v1": {
-                "role": "arn:aws:iam::123456789012:role/SageMakerExecution",
-                "containers": [
-                    {
-                        "name": "sparkml",
-                        "builtin": {"algorithm": "sparkml-serving", "version": "3.3"},
-                        "artifact": "sparkml",
-                        "environment": {
-                            "SAGEMAKER_SPARKML_SCHEMA": json.dumps(serving_schema(CONFIG))
-                        },
-                    },
-                    {
-                        "name": "model",
-                        "builtin": {"algorithm": "xgboost", "version": "1.7-1"},
-                        "artifact": "xgboost",
-                    },
-                ],
-            }
+            "spark-native": model_spec("sparkml"),
+            "spark-mleap": model_spec("sparkml-mleap"),
         },
         "variants": [
-            {
-                "name": "A",
-                "model": "spark-v1",
-                "instance_type": "ml.m5.large",
-                "instance_count": 1,
-                "weight": 1.0,
-            }
+            {"name": "A", "model": "spark-native", **variant},
+            {"name": "B", "model": "spark-mleap", **variant},
         ],
     }
     (out / "spec.yaml").write_text(yaml.safe_dump(spec))

@@ -302,9 +302,13 @@ def describe(op: Op, seen: list[Seen]) -> list[NodeSpec]:
     if isinstance(op, num.MaxAbsScaler):
         return _simple(op, "max_abs_scaler", {"maxAbs": _tensor(op.max_abs)})
     if isinstance(op, num.Normalizer):
-        return _simple(
-            op, "normalizer", {"p_norm": _double(op.p), "input_size": _long(seen[0].width)}
-        )
+        if not math.isfinite(op.p):
+            raise ArtifactError(
+                f"Normalizer {op.uid!r} uses p=Infinity, which MLeap's JSON format cannot "
+                "carry; serve the native Spark save instead"
+            )
+        attributes = {"p_norm": _double(op.p), "input_size": _int(seen[0].width)}
+        return _simple(op, "normalizer", attributes)
     if isinstance(op, num.ElementwiseProduct):
         return _simple(op, "elementwise_product", {"scaling_vec": _tensor(op.scaling)})
     if isinstance(op, num.PCA):
@@ -314,7 +318,10 @@ def describe(op: Op, seen: list[Seen]) -> list[NodeSpec]:
             op,
             lambda j: (
                 "binarizer",
-                {"threshold": _double(op.thresholds[j]), "input_shapes": _shape(seen[j])},
+                {
+                    "threshold": _double(op.thresholds[j]),
+                    "input_shapes": {"data_shape": _shape(seen[j])},
+                },
             ),
         )
     if isinstance(op, num.Bucketizer):
@@ -374,7 +381,8 @@ def describe(op: Op, seen: list[Seen]) -> list[NodeSpec]:
         attributes = {
             "num_features": _long(op.num_features),
             "binary": _bool(op.binary),
-            "hashUnsafeBytesVersion": _long(2),
+            # MLeap's switch to Spark 3's murmur3 of the UTF-8 bytes (hashUnsafeBytes2).
+            "hashUnsafeBytesVersion": _int(2),
         }
         return _simple(op, "hashing_term_frequency", attributes)
     if isinstance(op, text.IDF):
@@ -383,7 +391,8 @@ def describe(op: Op, seen: list[Seen]) -> list[NodeSpec]:
         attributes = {
             "indices": _list("long", op.indices),
             "names": _list("string", []),
-            "input_size": _long(seen[0].width),
+            "named_indices": _list("int", []),
+            "input_size": _int(seen[0].width),
         }
         return _simple(op, "vector_slicer", attributes)
     if isinstance(op, lin.LinearRegression):
@@ -440,7 +449,8 @@ def _shape_json(name: str, inputs: list[tuple[str, str]], outputs: list[tuple[st
 
 
 def write_bundle(root: Op, sample: Frame, target: Path, name: str = "pipeline") -> Path:
-    """Write `root` as a JSON-format MLeap bundle zip at `target`."""
+    """Write `root` as a JSON-format MLeap bundle: a zip when `target` ends in .zip, else
+    a directory with bundle.json and root/ (the layout AWS's SparkML container reads)."""
     nodes = bundle_nodes(root, sample)
     files: dict[str, bytes] = {
         "bundle.json": json.dumps(
@@ -465,6 +475,11 @@ def write_bundle(root: Op, sample: Frame, target: Path, name: str = "pipeline") 
         files[f"{folder}/node.json"] = _shape_json(node.name, node.inputs, node.outputs)
         for relative, data in node.files.items():
             files[f"{folder}/{relative}"] = data
+    if target.suffix != ".zip":
+        for path, data in files.items():
+            (target / path).parent.mkdir(parents=True, exist_ok=True)
+            (target / path).write_bytes(data)
+        return target
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in files.items():

@@ -48,11 +48,7 @@ def _rows_of(data: Any, schema: Schema) -> list[Any]:
         return [data]
     if _is_row(data, schema):
         return [data]
-    if (
-        isinstance(data, list)
-        and data
-        and all(_is_row(r, schema) or isinstance(r, dict) for r in data)
-    ):
+    if isinstance(data, list) and data and all(isinstance(r, (list, dict)) for r in data):
         return list(data)
     raise SchemaMismatch(
         f"'data' is neither a row of {len(schema.input)} values ({schema.names}) nor a list of "

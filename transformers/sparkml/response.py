@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from inferpipe.serving import media
@@ -33,10 +34,13 @@ def _csv_line(value: Any) -> str:
 
 
 def _json_ready(value: Any) -> Any:
-    if isinstance(value, float) and value != value:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, list):
         return [_json_ready(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
     return value
 
 

@@ -7,16 +7,23 @@ one-hot encoded, numbers imputed and standardised, all assembled into one vector
     {"categorical": ["sex"], "numeric": ["length", "height"], "output": "features"}
 
 `save_for_serving` writes the PipelineModel with Spark's own `save()` plus the
-`schema.json` the sparkml stage reads, so the folder is a complete model artifact.
+`schema.json` the sparkml stage reads, so the folder is a complete model artifact;
+`export_mleap_bundle` writes the same fitted pipeline as an MLeap bundle (JSON format),
+which the sparkml stage, AWS's sparkml-serving image and MLeap's runtime all load.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from inferpipe.serving.errors import ConfigError
+from inferpipe.transformers.sparkml.columns import Frame
+from inferpipe.transformers.sparkml.convert import column_from_values
+from inferpipe.transformers.sparkml.mleap_writer import write_bundle
+from inferpipe.transformers.sparkml.spark_native import load_stage_dir
 
 
 def _spark_ml() -> Any:
@@ -82,3 +89,36 @@ def save_for_serving(model: Any, config: dict[str, Any], folder: Path) -> Path:
     model.write().overwrite().save(str(folder))
     (folder / "schema.json").write_text(json.dumps(serving_schema(config), indent=2))
     return folder
+
+
+def frame_from_spark(frame: Any) -> Frame:
+    """Collect a (small) Spark DataFrame into our columns: strings, numbers, vectors, arrays."""
+    from pyspark.ml.linalg import VectorUDT
+    from pyspark.sql import types as T
+
+    rows = frame.collect()
+    columns = {}
+    for field in frame.schema.fields:
+        values = [row[field.name] for row in rows]
+        if isinstance(field.dataType, VectorUDT):
+            values = [None if v is None else v.toArray().tolist() for v in values]
+            columns[field.name] = column_from_values(values, field.name, "double", "vector")
+        elif isinstance(field.dataType, T.ArrayType):
+            columns[field.name] = column_from_values(values, field.name, "string", "array")
+        elif isinstance(field.dataType, T.StringType):
+            columns[field.name] = column_from_values(values, field.name, "string", "basic")
+        else:
+            columns[field.name] = column_from_values(values, field.name, "double", "basic")
+    return Frame(columns, len(rows))
+
+
+def export_mleap_bundle(model: Any, sample: Any, target: Path) -> Path:
+    """Write a fitted PipelineModel as an MLeap bundle (zip if `target` ends in .zip).
+
+    `sample` is a DataFrame of the pipeline's input columns (a few rows suffice): like
+    MLeap's own exporter, the writer reads vector widths off a transformed sample.
+    """
+    with tempfile.TemporaryDirectory() as work:
+        model.write().save(f"{work}/model")
+        ops = load_stage_dir(Path(work) / "model")
+    return write_bundle(ops, frame_from_spark(sample.limit(5)), target)

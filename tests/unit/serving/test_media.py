@@ -62,3 +62,25 @@ def test_unknown_accept_raises_406_listing_what_is_emitted() -> None:
 
 def test_stage_emitting_anything_takes_the_concrete_accept() -> None:
     assert media.negotiate_accept("image/png", (media.ANY,), media.CSV) == "image/png"
+
+
+SPARKML_EMITS = (media.CSV, media.JSONLINES, media.JSONLINES_TEXT, media.JSON)
+
+
+def test_accept_with_a_format_parameter_picks_the_parameterised_type() -> None:
+    chosen = media.negotiate_accept("application/jsonlines;data=text", SPARKML_EMITS, media.CSV)
+    assert chosen == media.JSONLINES_TEXT
+    spaced = media.negotiate_accept("application/jsonlines; data=text", SPARKML_EMITS, media.CSV)
+    assert spaced == media.JSONLINES_TEXT
+
+
+def test_accept_without_parameters_never_picks_a_parameterised_type() -> None:
+    assert media.negotiate_accept("application/jsonlines", SPARKML_EMITS, media.CSV) == (
+        media.JSONLINES
+    )
+    assert media.negotiate_accept("text/csv; charset=utf-8", SPARKML_EMITS, media.JSON) == media.CSV
+
+
+def test_unknown_parameter_value_is_406() -> None:
+    with pytest.raises(NotAcceptable):
+        media.negotiate_accept("application/jsonlines;data=binary", SPARKML_EMITS, media.CSV)

@@ -65,3 +65,12 @@ def test_overrides_win_over_the_environment() -> None:
 
 def test_blank_values_mean_unset() -> None:
     assert ServingSettings.from_environ({"INFERPIPE_STAGE": ""}).stage is None
+
+
+def test_default_accept_keeps_a_format_parameter_and_drops_charset() -> None:
+    from inferpipe.serving.settings import ServingSettings
+
+    settings = ServingSettings.from_environ(
+        {"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "application/jsonlines; data=text; charset=utf-8"}
+    )
+    assert settings.default_accept == "application/jsonlines;data=text"

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 from inferpipe_testing.mleap_oracle import MleapOracle, leap_frame
-from inferpipe_testing.spark import mismatches
+from inferpipe_testing.spark import mismatches, our_values
 
 from inferpipe.serving.app import create_app
 from inferpipe.serving.errors import ArtifactError
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.transformers.sparkml.artifact import load_model
 from inferpipe.transformers.sparkml.columns import Frame
-from inferpipe.transformers.sparkml.convert import column_from_values, python_values
+from inferpipe.transformers.sparkml.convert import column_from_values
 from inferpipe.transformers.sparkml.mleap_bundle import load_bundle
 from inferpipe.transformers.sparkml.mleap_files import open_bundle
 from inferpipe.transformers.sparkml.op import Pipeline
@@ -79,7 +79,7 @@ def _compare(bundle: Path, columns: dict[str, tuple[str, list[Any]]], oracle: Ml
     problems = []
     new = [c for c in expected if c not in columns]
     for column in new:
-        problems += mismatches(column, python_values(result.get(column, "test")), expected[column])
+        problems += mismatches(column, our_values(result.get(column, "test")), expected[column])
     assert not problems, "\n".join(problems)
     return len(new)
 

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from inferpipe_testing.spark import mismatches
+from inferpipe_testing.spark import mismatches, our_values
 
 from inferpipe.transformers.sparkml.columns import Frame
-from inferpipe.transformers.sparkml.convert import column_from_values, python_values
+from inferpipe.transformers.sparkml.convert import column_from_values
 from inferpipe.transformers.sparkml.spark_native import load_stage_dir
 
 LAYOUTS = Path(__file__).resolve().parents[3] / "data" / "spark-layouts"
@@ -34,5 +34,5 @@ def test_saved_pipeline_reproduces_the_saving_sparks_transform(save: Path) -> No
     expected = json.loads((save / "expected.json").read_text())
     problems = []
     for column, theirs in expected.items():
-        problems += mismatches(column, python_values(result.get(column, "test")), theirs)
+        problems += mismatches(column, our_values(result.get(column, "test")), theirs)
     assert not problems, "\n".join(problems)
