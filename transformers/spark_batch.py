@@ -6,14 +6,15 @@ hop to hop with SageMaker's header flow: container N+1 gets container N's respon
 type, only the last container gets the requested Accept, the others answer their
 SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT. Records are lines (CSV or JSON Lines), so the
 output holds one line per input line, in order, as the local endpoint's transform does.
-`local[*]` by default; any Spark master when one is given (model dirs travel with
-`SparkContext.addFile`). pyspark is imported here only (`inferpipe[spark]`).
+`local[*]` by default; any Spark master when one is given (model dirs travel as
+archives, `SparkContext.addArchive`). pyspark is imported here only (`inferpipe[spark]`).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,13 +72,28 @@ class StageChain:
 _loaded: dict[tuple[str, ...], StageChain] = {}
 
 
+def _archive_name(hop: ChainHop) -> str:
+    return f"{Path(hop.model_dir).name}.tar.gz"
+
+
+def _pack(hop: ChainHop) -> Path:
+    """The model dir as a .tar.gz beside it: Spark ships archives (not directories) to any
+    cluster and unpacks them on each executor."""
+    source = Path(hop.model_dir)
+    target = source.parent / _archive_name(hop)
+    with tarfile.open(target, "w:gz") as archive:
+        for path in sorted(source.rglob("*")):
+            archive.add(path, arcname=str(path.relative_to(source)), recursive=False)
+    return target
+
+
 def _chain(hops: list[ChainHop]) -> StageChain:
     """This Python worker's chain, loaded on first use (model dirs fetched via SparkFiles)."""
     from pyspark import SparkFiles
 
     key = tuple(hop.model_dir for hop in hops)
     if key not in _loaded:
-        dirs = [Path(SparkFiles.get(Path(hop.model_dir).name)) for hop in hops]
+        dirs = [Path(SparkFiles.get(_archive_name(hop))) for hop in hops]
         _loaded[key] = StageChain(hops, dirs)
     return _loaded[key]
 
@@ -140,7 +156,7 @@ def run_batch(
     spark = builder.master(master).getOrCreate()
     try:
         for hop in hops:
-            spark.sparkContext.addFile(hop.model_dir, recursive=True)
+            spark.sparkContext.addArchive(str(_pack(hop)))
         files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
         progress(
             f"scoring {len(files)} file(s) on {spark.sparkContext.master}, {len(hops)} stage(s)"
