@@ -96,13 +96,19 @@ UNARY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "log": np.log,
     "sqrt": np.sqrt,
     "abs": np.abs,
+    "logit": lambda x: np.log(x / (1.0 - x)),
 }
 
+#: MLeap's operation names (and the long spellings some writers use).
 BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "add": np.add,
+    "sub": np.subtract,
     "subtract": np.subtract,
+    "mul": np.multiply,
     "multiply": np.multiply,
+    "div": np.divide,
     "divide": np.divide,
+    "rem": np.fmod,
     "remainder": np.fmod,
     "log_n": lambda a, b: np.log(a) / np.log(b),
     "pow": np.power,

@@ -309,3 +309,87 @@ def test_zip_entries_that_escape_the_bundle_are_refused(tmp_path: Path) -> None:
         archive.writestr("../../etc/cron.d/x", "boom")
     with pytest.raises(ArtifactError, match="would escape the bundle"):
         open_bundle(evil)
+
+
+def _extras_bundle(folder: Path) -> Path:
+    """MLeap's own ops (no Spark equivalent), written by hand in MLeap's JSON format."""
+    nodes = {
+        "root_x": ("math_unary", {"operation": {"string": "sqrt"}}, {"input": "x"}, "x_sqrt"),
+        "logit_p": ("math_unary", {"operation": {"string": "logit"}}, {"input": "p"}, "p_logit"),
+        "times": (
+            "math_binary",
+            {"operation": {"string": "mul"}},
+            {"input_a": "x", "input_b": "y"},
+            "xy",
+        ),
+        "minus_two": (
+            "math_binary",
+            {"operation": {"string": "sub"}, "db": {"double": 2.0}},
+            {"input_a": "y"},
+            "y_minus",
+        ),
+        "log_base": (
+            "math_binary",
+            {"operation": {"string": "log_n"}},
+            {"input_a": "x", "input_b": "p"},
+            "x_log_p",
+        ),
+        "modulo": (
+            "math_binary",
+            {"operation": {"string": "rem"}},
+            {"input_a": "y", "input_b": "x"},
+            "y_rem_x",
+        ),
+        "colour": (
+            "string_map",
+            {
+                "labels": {"type": "list", "string": ["red", "green"]},
+                "values": {"type": "list", "double": [1.5, -2.0]},
+                "handle_invalid": {"string": "keep"},
+                "default_value": {"double": 9.0},
+            },
+            {"input": "c"},
+            "c_value",
+        ),
+    }
+    (folder / "root").mkdir(parents=True)
+    (folder / "bundle.json").write_text(
+        json.dumps(
+            {
+                "format": "json",
+                "name": "extras",
+                "version": "0.20.0",
+                "uid": "6f1c1f1e-0b6d-4a52-9a55-2f2d7e2b0c11",
+                "timestamp": "2026-01-01T00:00:00.000",
+            }
+        )
+    )
+    (folder / "root" / "model.json").write_text(
+        json.dumps(
+            {"op": "pipeline", "attributes": {"nodes": {"type": "list", "string": list(nodes)}}}
+        )
+    )
+    (folder / "root" / "node.json").write_text(
+        json.dumps({"name": "extras", "shape": {"inputs": [], "outputs": []}})
+    )
+    for name, (op, attributes, inputs, output) in nodes.items():
+        node = folder / "root" / f"{name}.node"
+        node.mkdir()
+        (node / "model.json").write_text(json.dumps({"op": op, "attributes": attributes}))
+        shape = {
+            "inputs": [{"name": column, "port": port} for port, column in inputs.items()],
+            "outputs": [{"name": output, "port": "output"}],
+        }
+        (node / "node.json").write_text(json.dumps({"name": name, "shape": shape}))
+    return folder
+
+
+def test_mleap_extra_ops_match_the_mleap_runtime(tmp_path: Path, oracle: MleapOracle) -> None:
+    rng = random.Random(11)
+    columns = {
+        "x": ("double", [rng.uniform(0.1, 9.0) for _ in range(80)]),
+        "y": ("double", [rng.uniform(-20.0, 20.0) for _ in range(80)]),
+        "p": ("double", [rng.uniform(0.05, 0.95) for _ in range(80)]),
+        "c": ("string", [rng.choice(["red", "green", "blue"]) for _ in range(80)]),
+    }
+    assert _compare(_extras_bundle(tmp_path / "extras"), columns, oracle) == 7
