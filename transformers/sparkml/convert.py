@@ -23,7 +23,6 @@ from inferpipe.transformers.sparkml.columns import (
     VECTOR,
     Column,
     array_column,
-    dense,
     double_column,
     string_column,
     vector_column,
@@ -69,10 +68,31 @@ def _boolean(value: Any, row: int, name: str) -> float:
     raise _bad(row, name, value, "a boolean")
 
 
+def _fast_numbers(values: Sequence[Any], col_type: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(values, null mask) parsed by numpy in one pass, or None to take the careful path."""
+    raw = np.asarray(values, dtype=object)
+    nulls = np.array([v is None or (isinstance(v, str) and v == "") for v in values], dtype=bool)
+    if raw.dtype != object or raw.ndim != 1:
+        return None
+    try:
+        numbers = np.where(nulls, 0.0, raw).astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+    if col_type in INTEGRAL_TYPES:
+        finite = np.isfinite(numbers)
+        if not np.array_equal(numbers[finite], np.floor(numbers[finite])):
+            return None
+    return numbers, nulls
+
+
 def basic_column(values: Sequence[Any], name: str, col_type: str) -> Column:
     """One basic (scalar) column of the schema's type; empty and null are null."""
     if col_type == "string":
         return string_column([None if v is None else str(v) for v in values])
+    fast = _fast_numbers(values, col_type) if col_type != "boolean" else None
+    if fast is not None:
+        numbers, nulls = fast
+        return double_column(numbers, nulls if nulls.any() else None, col_type in INTEGRAL_TYPES)
     nulls = np.array([_missing(v) for v in values], dtype=bool)
     out = np.zeros(len(values))
     for i, value in enumerate(values):
@@ -140,13 +160,31 @@ def column_from_values(values: Sequence[Any], name: str, col_type: str, struct: 
     return basic_column(values, name, col_type)
 
 
+#: Sparse matrices up to this many cells are densified at once; wider ones row by row.
+DENSE_AT_ONCE_CELLS = 1 << 22
+
+
+def _dense_rows(values: Any) -> list[list[float]]:
+    """Each row of a dense or CSR matrix as a list of floats (the output formats are dense)."""
+    if not sparse.issparse(values):
+        return values.tolist()
+    if values.shape[0] * values.shape[1] <= DENSE_AT_ONCE_CELLS:
+        return values.toarray().tolist()
+    matrix = sparse.csr_matrix(values)
+    rows = []
+    for i in range(matrix.shape[0]):
+        row = np.zeros(matrix.shape[1])
+        start, end = matrix.indptr[i], matrix.indptr[i + 1]
+        row[matrix.indices[start:end]] = matrix.data[start:end]
+        rows.append(row.tolist())
+    return rows
+
+
 def python_values(column: Column) -> list[Any]:
     """A column as JSON-ready Python values: floats (None for null), strings, lists."""
     nulls = column.null_mask()
     if column.kind == VECTOR:
-        rows = dense(column.values).tolist() if not sparse.issparse(column.values) else None
-        if rows is None:
-            rows = [column.values[i].toarray()[0].tolist() for i in range(column.length)]
+        rows = _dense_rows(column.values)
         return [None if nulls[i] else row for i, row in enumerate(rows)]
     if column.kind in (STRING, ARRAY):
         return [None if nulls[i] else v for i, v in enumerate(column.values.tolist())]

@@ -96,7 +96,8 @@ def _csv_rows(text: str, schema: Schema) -> list[Any]:
         )
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        rows = [[cell.strip() for cell in row] for row in reader if row]
+        # Strings are kept as sent; numbers may carry spaces (numpy's parse ignores them).
+        rows = [row for row in reader if row]
     except csv.Error as exc:
         raise MalformedPayload(f"CSV line {reader.line_num}: {exc}") from None
     return rows

@@ -19,7 +19,8 @@ from inferpipe.serving.errors import NotAcceptable
 
 
 def _cell(value: Any) -> str:
-    if value is None:
+    """One CSV field: missing (None or NaN) is empty, as the next container expects."""
+    if value is None or (isinstance(value, float) and value != value):
         return ""
     text = repr(value) if isinstance(value, float) else str(value)
     if any(c in text for c in ',"\r\n'):
@@ -29,7 +30,11 @@ def _cell(value: Any) -> str:
 
 def _csv_line(value: Any) -> str:
     if isinstance(value, list):
-        return ",".join(_cell(v) for v in value)
+        try:
+            # The common case, a vector of floats: shortest round-trip text, NaN empty.
+            return ",".join(["" if v != v else float.__repr__(v) for v in value])
+        except TypeError:
+            return ",".join(_cell(v) for v in value)
     return _cell(value)
 
 

@@ -75,10 +75,10 @@ def test_csv_cannot_carry_vector_columns() -> None:
         _decode("1,x,2\n", media.CSV)
 
 
-def test_csv_rows_are_typed_with_spaces_ignored_and_empty_as_null() -> None:
-    frame, _ = _decode("1.5 , hello\n,world\n", media.CSV, BASIC)
+def test_csv_numbers_may_carry_spaces_strings_are_kept_and_empty_is_null() -> None:
+    frame, _ = _decode(" 1.5 , hello\n,world\n", media.CSV, BASIC)
     assert python_values(frame.get("a", "t")) == [1.5, None]
-    assert python_values(frame.get("b", "t")) == ["hello", "world"]
+    assert python_values(frame.get("b", "t")) == [" hello", "world"]
 
 
 def test_a_non_integer_in_an_int_column_names_record_column_and_type() -> None:
@@ -98,7 +98,7 @@ def test_wrong_field_count_names_the_schema() -> None:
 
 def test_response_formats_for_vector_and_basic_outputs() -> None:
     vectors = [[1.0, 0.5], [float("nan"), 2.0]]
-    assert encode_records(vectors, "features", media.CSV) == b"1.0,0.5\nnan,2.0\n"
+    assert encode_records(vectors, "features", media.CSV) == b"1.0,0.5\n,2.0\n"
     assert encode_records(vectors, "features", media.JSONLINES) == (
         b'{"features":[1.0,0.5]}\n{"features":[null,2.0]}\n'
     )
