@@ -245,8 +245,11 @@ def _run_local_transform(args: argparse.Namespace) -> int:
 def _run_batch(args: argparse.Namespace) -> int:
     from inferpipe.pipeline_spec.loader import load_spec
     from inferpipe.pipeline_spec.local.chain import prepare_hops
+    from inferpipe.serving.errors import SpecError
     from inferpipe.transformers.spark_batch import ChainHop, run_batch
 
+    if not args.input.exists():
+        raise SpecError(f"--input {args.input} does not exist")
     # Spark's Python workers must run this interpreter (the one inferpipe is installed in).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spec = load_spec(args.spec)

@@ -98,3 +98,33 @@ def test_spec_schema_prints_json_schema(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["spec", "schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema["title"] == "PipelineSpec" and "spec_version" in schema["required"]
+
+
+def test_batch_with_a_missing_input_exits_2_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-dir"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "inferpipe",
+            "batch",
+            str(tmp_path / "spec.yaml"),
+            "--input",
+            str(missing),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert f"--input {missing} does not exist" in done.stderr
+
+
+def test_batch_help_names_the_spark_master_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    out = capsys.readouterr().out
+    assert "--master" in out and "mapInPandas" in out
