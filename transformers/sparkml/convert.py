@@ -35,7 +35,8 @@ FALSE_WORDS = {"false", "0", "0.0", "f", "no"}
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value == "")
+    """None and empty (or blank) text are missing values, as in serving's CSV codec."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _bad(row: int, name: str, value: Any, expected: str) -> SchemaMismatch:
@@ -71,7 +72,7 @@ def _boolean(value: Any, row: int, name: str) -> float:
 def _fast_numbers(values: Sequence[Any], col_type: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(values, null mask) parsed by numpy in one pass, or None to take the careful path."""
     raw = np.asarray(values, dtype=object)
-    nulls = np.array([v is None or (isinstance(v, str) and v == "") for v in values], dtype=bool)
+    nulls = np.array([_missing(v) for v in values], dtype=bool)
     if raw.dtype != object or raw.ndim != 1:
         return None
     try:

@@ -33,6 +33,16 @@ class Op:
         return frame.get(self.inputs[index], f"{self.label} {self.uid!r}")
 
 
+def columns_needed(ops: Sequence[Op]) -> tuple[list[str], set[str]]:
+    """(columns the request must bring, columns the ops produce), in pipeline order."""
+    produced: set[str] = set()
+    needed: list[str] = []
+    for op in ops:
+        needed += [c for c in op.inputs if c not in produced and c not in needed]
+        produced.update(op.outputs)
+    return needed, produced
+
+
 def first_row(mask: np.ndarray) -> int:
     """1-based number of the first True row, for messages."""
     return int(np.flatnonzero(mask)[0]) + 1

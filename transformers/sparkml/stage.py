@@ -12,14 +12,14 @@ import logging
 from pathlib import Path
 
 from inferpipe.serving import media
-from inferpipe.serving.errors import SchemaMismatch
+from inferpipe.serving.errors import ArtifactError, SchemaMismatch
 from inferpipe.serving.schema import Schema, load_schema_text, read_schema_file
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage
 from inferpipe.transformers.sparkml.artifact import load_model
 from inferpipe.transformers.sparkml.columns import Frame
 from inferpipe.transformers.sparkml.convert import python_values
-from inferpipe.transformers.sparkml.op import Op, Pipeline
+from inferpipe.transformers.sparkml.op import Op, Pipeline, columns_needed
 from inferpipe.transformers.sparkml.payload import decode_request
 from inferpipe.transformers.sparkml.response import encode_records
 
@@ -46,7 +46,24 @@ class SparkMLStage(Stage):
         super().load(model_dir, settings)
         self.pipeline, what = load_model(model_dir)
         self.schema = self._configured_schema(model_dir, settings)
+        if self.schema is not None:
+            self._check_schema(self.schema)
         logger.info("sparkml: %s with %d ops", what, len(self.ops))
+
+    def _check_schema(self, schema: Schema) -> None:
+        """Fail the start when the configured schema cannot feed the pipeline."""
+        needed, produced = columns_needed(self.ops)
+        missing = [c for c in needed if c not in schema.names]
+        if missing:
+            raise ArtifactError(
+                f"the schema's input columns {schema.names} lack {missing}, which the "
+                "pipeline reads; fix SAGEMAKER_SPARKML_SCHEMA or schema.json"
+            )
+        if schema.output and schema.output.name not in produced | set(schema.names):
+            raise ArtifactError(
+                f"the schema's output {schema.output.name!r} is not a column the pipeline "
+                f"writes; it writes {sorted(produced)}"
+            )
 
     @property
     def ops(self) -> list[Op]:

@@ -393,3 +393,17 @@ def test_mleap_extra_ops_match_the_mleap_runtime(tmp_path: Path, oracle: MleapOr
         "c": ("string", [rng.choice(["red", "green", "blue"]) for _ in range(80)]),
     }
     assert _compare(_extras_bundle(tmp_path / "extras"), columns, oracle) == 7
+
+
+def test_a_schema_missing_a_pipeline_input_stops_the_start(titanic_dir: Path) -> None:
+    schema = {"input": TITANIC_SCHEMA["input"][:-1], "output": TITANIC_SCHEMA["output"]}
+    settings = ServingSettings.from_environ({"SAGEMAKER_SPARKML_SCHEMA": json.dumps(schema)})
+    with pytest.raises(ArtifactError, match=r"lack \['Sex'\], which the pipeline reads"):
+        SparkMLStage().load(titanic_dir, settings)
+
+
+def test_a_schema_output_the_pipeline_never_writes_stops_the_start(titanic_dir: Path) -> None:
+    schema = {**TITANIC_SCHEMA, "output": {"name": "feature", "type": "double"}}
+    settings = ServingSettings.from_environ({"SAGEMAKER_SPARKML_SCHEMA": json.dumps(schema)})
+    with pytest.raises(ArtifactError, match="output 'feature' is not a column the pipeline"):
+        SparkMLStage().load(titanic_dir, settings)
