@@ -257,6 +257,11 @@ def _run_batch(args: argparse.Namespace) -> int:
     hops = [ChainHop(h.name, str(h.model_dir), h.environment) for h in prepared]
     transform = spec.transform
     content_type = args.content_type or (transform.content_type if transform else "text/csv")
+    if parse_media_type(content_type).type not in (media.CSV, media.JSONLINES):
+        raise SpecError(
+            f"batch scores one record per line: use text/csv or application/jsonlines, "
+            f"not {content_type!r}"
+        )
     accept = args.accept or (transform.accept if transform else None)
     count = run_batch(hops, args.input, args.output, args.master, content_type, accept, _progress)
     print(f"{count} record(s) -> {args.output}")

@@ -9,6 +9,7 @@ MaxAbsScaler `x * (1/maxAbs)` (maxAbs 0 → 1), Normalizer divides by the p-norm
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -245,6 +246,9 @@ class Imputer(Op):
                 missing |= np.isnan(values)
             else:
                 missing |= values == self.missing_value
+            if column.integral:
+                # Spark casts the result back to the integer input type, truncating.
+                surrogate = float(math.trunc(surrogate))
             result = np.where(missing, surrogate, values)
             frame = frame.with_column(
                 self.outputs[j], double_column(result, integral=column.integral)

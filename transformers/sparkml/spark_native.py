@@ -167,6 +167,16 @@ def _string_indexer(stage: SavedStage) -> Op:
     )
 
 
+def _index_labels(stage: SavedStage) -> list[str]:
+    labels = stage.param("labels")
+    if not labels:
+        raise ArtifactError(
+            f"IndexToString {stage.uid!r} has no `labels`: Spark would read them from the "
+            "input column's metadata, which a served request does not carry; set labels"
+        )
+    return [str(label) for label in labels]
+
+
 def _one_hot(stage: SavedStage) -> Op:
     return cat.OneHotEncoder(
         **_io(stage),
@@ -299,7 +309,7 @@ def _vector_slicer(stage: SavedStage) -> Op:
 
 BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
     "StringIndexerModel": _string_indexer,
-    "IndexToString": lambda s: cat.IndexToString(**_io(s), labels=list(s.param("labels"))),
+    "IndexToString": lambda s: cat.IndexToString(**_io(s), labels=_index_labels(s)),
     "OneHotEncoderModel": _one_hot,
     "ImputerModel": _imputer,
     "VectorAssembler": lambda s: vec.VectorAssembler(
