@@ -245,24 +245,25 @@ def _run_local_transform(args: argparse.Namespace) -> int:
 def _run_batch(args: argparse.Namespace) -> int:
     from inferpipe.pipeline_spec.loader import load_spec
     from inferpipe.pipeline_spec.local.chain import prepare_hops
+    from inferpipe.serving import media
     from inferpipe.serving.errors import SpecError
     from inferpipe.transformers.spark_batch import ChainHop, run_batch
 
     if not args.input.exists():
         raise SpecError(f"--input {args.input} does not exist")
-    # Spark's Python workers must run this interpreter (the one inferpipe is installed in).
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spec = load_spec(args.spec)
-    prepared = prepare_hops(spec, args.spec.resolve().parent, args.state_dir / "batch")
-    hops = [ChainHop(h.name, str(h.model_dir), h.environment) for h in prepared]
     transform = spec.transform
     content_type = args.content_type or (transform.content_type if transform else "text/csv")
-    if parse_media_type(content_type).type not in (media.CSV, media.JSONLINES):
+    if media.parse_media_type(content_type).type not in (media.CSV, media.JSONLINES):
         raise SpecError(
-            f"batch scores one record per line: use text/csv or application/jsonlines, "
+            "batch scores one record per line: use text/csv or application/jsonlines, "
             f"not {content_type!r}"
         )
     accept = args.accept or (transform.accept if transform else None)
+    prepared = prepare_hops(spec, args.spec.resolve().parent, args.state_dir / "batch")
+    hops = [ChainHop(h.name, str(h.model_dir), h.environment) for h in prepared]
+    # Spark's Python workers must run this interpreter (the one inferpipe is installed in).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     count = run_batch(hops, args.input, args.output, args.master, content_type, accept, _progress)
     print(f"{count} record(s) -> {args.output}")
     return EXIT_OK
