@@ -62,12 +62,8 @@ def _one_hot(node: Node) -> Op:
 
 
 def _assembler(node: Node) -> Op:
-    sizes: list[int | None] = []
-    for shape in node.attr("input_shapes") or []:
-        dims = (shape.get("tensorShape") or {}).get("dimensions") or []
-        sizes.append(int(dims[0]["size"]) if shape.get("base") == "tensor" and dims else None)
     return vec.VectorAssembler(
-        **_io(node), handle_invalid=str(node.attr("handle_invalid", "error")), sizes=sizes
+        **_io(node), handle_invalid=str(node.attr("handle_invalid", "error"))
     )
 
 

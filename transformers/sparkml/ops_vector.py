@@ -23,10 +23,9 @@ from inferpipe.transformers.sparkml.op import Op, first_row
 
 @dataclass
 class VectorAssembler(Op):
-    """Concatenate numeric columns and vectors; `sizes` fills null vectors under 'keep'."""
+    """Concatenate numeric columns and vectors (a null vector under 'keep' becomes NaNs)."""
 
     handle_invalid: str = "error"
-    sizes: list[int | None] = field(default_factory=list)
     label = "VectorAssembler"
 
     def _part(self, column: Column, j: int) -> tuple[object, np.ndarray, np.ndarray]:
