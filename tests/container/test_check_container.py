@@ -101,3 +101,44 @@ def test_missing_image_is_a_clear_error(docker_engine: None, mixed_pipeline_dir:
     done = check_container("inferpipe-no-such-image:nope", "--model-dir", str(mixed_pipeline_dir))
     assert done.returncode == 1
     assert "is not available locally" in done.stderr
+
+
+def test_preprocess_image_passes_the_contract_serving_a_spark_ml_bundle(
+    images: dict[str, str], tmp_path: Path
+) -> None:
+    """AWS's Titanic MLeap bundle in our image, schema in the artifact: every check passes."""
+    import tarfile
+
+    conformance = Path(__file__).resolve().parents[1] / "data" / "conformance" / "aws-sparkml"
+    model_dir = tmp_path / "model"
+    with tarfile.open(conformance / "mleap_model.tar.gz") as archive:
+        archive.extractall(model_dir, filter="data")
+    schema = {
+        "input": [
+            {"name": "Pclass", "type": "double"},
+            {"name": "Embarked", "type": "string"},
+            {"name": "Age", "type": "double"},
+            {"name": "Fare", "type": "double"},
+            {"name": "SibSp", "type": "double"},
+            {"name": "Sex", "type": "string"},
+        ],
+        "output": {"name": "features", "type": "double", "struct": "vector"},
+    }
+    (model_dir / "schema.json").write_text(json.dumps(schema))
+    for path in [model_dir, *model_dir.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    sample = tmp_path / "sample.csv"
+    sample.write_text((conformance / "valid_input.csv").read_text().strip() + "\n")
+    done = check_container(
+        images["preprocess"],
+        "--model-dir",
+        str(model_dir),
+        "--sample",
+        str(sample),
+        "--format",
+        "json",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["passed"] is True
+    assert {c["status"] for c in report["checks"]} == {"pass"}
