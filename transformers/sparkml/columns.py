@@ -88,6 +88,19 @@ def array_column(values: list[Any]) -> Column:
     return Column(ARRAY, array, nulls if nulls.any() else None)
 
 
+def scale_vectors(values: Any, factors: np.ndarray) -> Any:
+    """Each vector times `factors`, element by element; a sparse matrix stays sparse."""
+    if sparse.issparse(values):
+        return values.multiply(factors).tocsr()
+    return values * factors
+
+
+def reciprocal(values: np.ndarray, at_zero: float) -> np.ndarray:
+    """1/x element by element, `at_zero` where x is 0 (how Spark's scalers treat 0)."""
+    zero = values == 0
+    return np.where(zero, at_zero, 1.0 / np.where(zero, 1.0, values))
+
+
 def dense(values: Any) -> np.ndarray:
     """A vector column's values as a dense 2-D array."""
     return values.toarray() if sparse.issparse(values) else values

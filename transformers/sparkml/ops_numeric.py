@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse
 
 from inferpipe.transformers.sparkml.columns import (
     DOUBLE,
@@ -22,6 +21,8 @@ from inferpipe.transformers.sparkml.columns import (
     Frame,
     dense,
     double_column,
+    reciprocal,
+    scale_vectors,
     vector_column,
 )
 from inferpipe.transformers.sparkml.op import Op, first_row
@@ -42,18 +43,19 @@ class StandardScaler(Op):
     with_std: bool = True
     label = "StandardScaler"
 
+    def __post_init__(self) -> None:
+        use_std = self.with_std and self.std is not None
+        self._scale = reciprocal(self.std, 0.0) if use_std and self.std is not None else None
+
     def apply(self, frame: Frame) -> Frame:
         column = _vectors(self, frame)
         values = column.values
-        scale = None
-        if self.with_std and self.std is not None:
-            scale = np.where(self.std == 0, 0.0, 1.0 / np.where(self.std == 0, 1.0, self.std))
         if self.with_mean and self.mean is not None:
             result = dense(values) - self.mean
-            if scale is not None:
-                result = result * scale
-        elif scale is not None:
-            result = values.multiply(scale).tocsr() if sparse.issparse(values) else values * scale
+            if self._scale is not None:
+                result = result * self._scale
+        elif self._scale is not None:
+            result = scale_vectors(values, self._scale)
         else:
             result = values
         return frame.with_column(self.outputs[0], vector_column(result, column.nulls))
@@ -67,14 +69,19 @@ class MinMaxScaler(Op):
     max: float = 1.0
     label = "MinMaxScaler"
 
+    def __post_init__(self) -> None:
+        # scale / range, not scale * (1/range): they differ in the last bit, Spark divides.
+        spread = self.original_max - self.original_min
+        nonzero = spread != 0
+        self._factor = np.where(
+            nonzero, (self.max - self.min) / np.where(nonzero, spread, 1.0), 0.0
+        )
+
     def apply(self, frame: Frame) -> Frame:
         column = _vectors(self, frame)
         values = dense(column.values)
-        scale = self.max - self.min
-        spread = self.original_max - self.original_min
-        factor = np.where(spread != 0, scale / np.where(spread != 0, spread, 1.0), 0.0)
-        scaled = (values - self.original_min) * factor + self.min
-        result = np.where(factor != 0, scaled, 0.5 * scale + self.min)
+        scaled = (values - self.original_min) * self._factor + self.min
+        result = np.where(self._factor != 0, scaled, 0.5 * (self.max - self.min) + self.min)
         result = np.where(np.isnan(values), values, result)
         return frame.with_column(self.outputs[0], vector_column(result, column.nulls))
 
@@ -84,11 +91,12 @@ class MaxAbsScaler(Op):
     max_abs: np.ndarray = field(default_factory=lambda: np.zeros(0))
     label = "MaxAbsScaler"
 
+    def __post_init__(self) -> None:
+        self._scale = reciprocal(self.max_abs, 1.0)
+
     def apply(self, frame: Frame) -> Frame:
         column = _vectors(self, frame)
-        scale = np.where(self.max_abs == 0, 1.0, 1.0 / np.where(self.max_abs == 0, 1, self.max_abs))
-        values = column.values
-        result = values.multiply(scale).tocsr() if sparse.issparse(values) else values * scale
+        result = scale_vectors(column.values, self._scale)
         return frame.with_column(self.outputs[0], vector_column(result, column.nulls))
 
 
@@ -127,12 +135,9 @@ class ElementwiseProduct(Op):
         values = column.values
         if values.shape[1] != self.scaling.size:
             raise self.fail(f"vectors have size {values.shape[1]}, expected {self.scaling.size}")
-        result = (
-            values.multiply(self.scaling).tocsr()
-            if sparse.issparse(values)
-            else values * self.scaling
+        return frame.with_column(
+            self.outputs[0], vector_column(scale_vectors(values, self.scaling), column.nulls)
         )
-        return frame.with_column(self.outputs[0], vector_column(result, column.nulls))
 
 
 @dataclass

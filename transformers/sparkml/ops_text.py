@@ -23,6 +23,7 @@ from inferpipe.transformers.sparkml.columns import (
     STRING,
     Frame,
     array_column,
+    scale_vectors,
     vector_column,
 )
 from inferpipe.transformers.sparkml.op import Op
@@ -232,5 +233,5 @@ class IDF(Op):
         values = column.values
         if values.shape[1] != self.idf.size:
             raise self.fail(f"vectors have size {values.shape[1]}, expected {self.idf.size}")
-        result = values.multiply(self.idf).tocsr() if sparse.issparse(values) else values * self.idf
+        result = scale_vectors(values, self.idf)
         return frame.with_column(self.outputs[0], vector_column(result, column.nulls))

@@ -37,11 +37,18 @@ class Tree:
     prediction: np.ndarray
     stats: np.ndarray
 
+    def __post_init__(self) -> None:
+        # Categorical nodes and their left categories as arrays, once, not per request.
+        self._categorical = [
+            (i, np.fromiter(sorted(c), dtype=np.float64))
+            for i, c in enumerate(self.left_categories)
+            if c is not None
+        ]
+
     def leaves(self, features: np.ndarray) -> np.ndarray:
         """The leaf each row lands in."""
         node = np.zeros(features.shape[0], dtype=np.int64)
         rows = np.arange(features.shape[0])
-        categorical = [i for i, c in enumerate(self.left_categories) if c is not None]
         while True:
             active = self.left[node] >= 0
             if not active.any():
@@ -49,10 +56,9 @@ class Tree:
             at = node[active]
             values = features[rows[active], self.feature[at]]
             go_left = values <= self.threshold[at]
-            for index in categorical:
+            for index, wanted in self._categorical:
                 here = at == index
                 if here.any():
-                    wanted = np.fromiter(self.left_categories[index] or (), dtype=np.float64)
                     go_left[here] = np.isin(values[here], wanted)
             node[active] = np.where(go_left, self.left[at], self.right[at])
 
