@@ -11,6 +11,7 @@ import pytest
 from inferpipe_testing.bad_requests import GOOD_ROW
 from inferpipe_testing.containers import docker
 from inferpipe_testing.images import base_image
+from inferpipe_testing.titanic import AWS_SPARKML, TITANIC_SCHEMA, unpack_titanic
 
 
 def check_container(*args: str) -> subprocess.CompletedProcess:
@@ -107,28 +108,12 @@ def test_preprocess_image_passes_the_contract_serving_a_spark_ml_bundle(
     images: dict[str, str], tmp_path: Path
 ) -> None:
     """AWS's Titanic MLeap bundle in our image, schema in the artifact: every check passes."""
-    import tarfile
-
-    conformance = Path(__file__).resolve().parents[1] / "data" / "conformance" / "aws-sparkml"
-    model_dir = tmp_path / "model"
-    with tarfile.open(conformance / "mleap_model.tar.gz") as archive:
-        archive.extractall(model_dir, filter="data")
-    schema = {
-        "input": [
-            {"name": "Pclass", "type": "double"},
-            {"name": "Embarked", "type": "string"},
-            {"name": "Age", "type": "double"},
-            {"name": "Fare", "type": "double"},
-            {"name": "SibSp", "type": "double"},
-            {"name": "Sex", "type": "string"},
-        ],
-        "output": {"name": "features", "type": "double", "struct": "vector"},
-    }
-    (model_dir / "schema.json").write_text(json.dumps(schema))
+    model_dir = unpack_titanic(tmp_path / "model")
+    (model_dir / "schema.json").write_text(json.dumps(TITANIC_SCHEMA))
     for path in [model_dir, *model_dir.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     sample = tmp_path / "sample.csv"
-    sample.write_text((conformance / "valid_input.csv").read_text().strip() + "\n")
+    sample.write_text((AWS_SPARKML / "valid_input.csv").read_text().strip() + "\n")
     done = check_container(
         images["preprocess"],
         "--model-dir",

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from inferpipe_testing.abalone import compose, raw_rows
-from inferpipe_testing.local import EXAMPLE, local_endpoint
+from inferpipe_testing.local import EXAMPLE, endpoint_per_engine, local_endpoint
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
 ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -35,12 +35,7 @@ def runtime(
     request: pytest.FixtureRequest, abalone_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
     """The abalone A/B spec on the local endpoint, once per engine."""
-    if request.param == "docker":
-        request.getfixturevalue("images")
-    with local_endpoint(
-        abalone_dir / "spec.yaml", request.param, tmp_path_factory.mktemp("state")
-    ) as client:
-        yield client
+    yield from endpoint_per_engine(request, abalone_dir / "spec.yaml", tmp_path_factory)
 
 
 def write_spec(folder: Path, document: dict[str, Any]) -> Path:

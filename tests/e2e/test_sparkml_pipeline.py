@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from inferpipe_testing import sparkml_abalone
+from inferpipe_testing.abalone import raw_rows
 from inferpipe_testing.containers import free_port
-from inferpipe_testing.local import EXAMPLE, local_endpoint
+from inferpipe_testing.local import EXAMPLE, endpoint_per_engine
 from inferpipe_testing.spark import spark_session, values_match
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -34,19 +35,14 @@ def spark_abalone(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def runtime(
     request: pytest.FixtureRequest, spark_abalone: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    if request.param == "docker":
-        request.getfixturevalue("images")
-    with local_endpoint(
-        spark_abalone / "spec.yaml", request.param, tmp_path_factory.mktemp("state")
-    ) as client:
-        yield client
+    yield from endpoint_per_engine(request, spark_abalone / "spec.yaml", tmp_path_factory)
 
 
 def test_500_raw_rows_equal_spark_then_xgboost_in_process(
     runtime: Any, spark: Any, spark_abalone: Path, tmp_path: Path
 ) -> None:
     lines = (EXAMPLE / "data" / "abalone.csv").read_text().splitlines()[:500]
-    raw = "\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n"
+    raw = raw_rows(500, EXAMPLE / "data" / "abalone.csv")
     answer = runtime.invoke_endpoint(
         EndpointName="abalone-spark", Body=raw.encode(), ContentType="text/csv", Accept="text/csv"
     )
@@ -88,8 +84,7 @@ def test_a_bad_row_is_a_model_error_naming_the_sparkml_container(runtime: Any) -
 
 
 def _raw_lines(count: int) -> list[str]:
-    lines = (EXAMPLE / "data" / "abalone.csv").read_text().splitlines()[:count]
-    return [line.rsplit(",", 1)[0] for line in lines]
+    return raw_rows(count, EXAMPLE / "data" / "abalone.csv").splitlines()
 
 
 def run_batch_cli(spec: Path, work: Path, master: str) -> list[str]:

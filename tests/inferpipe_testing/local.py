@@ -51,3 +51,12 @@ def local_endpoint(spec_path: Path, engine: str, state_dir: Path) -> Iterator[An
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def endpoint_per_engine(request: Any, spec_path: Path, tmp_path_factory: Any) -> Iterator[Any]:
+    """The body of a fixture parametrized over ("process", "docker"): the docker engine
+    first builds the images (the `images` fixture), then the spec runs on that engine."""
+    if request.param == "docker":
+        request.getfixturevalue("images")
+    with local_endpoint(spec_path, request.param, tmp_path_factory.mktemp("state")) as client:
+        yield client

@@ -16,18 +16,9 @@ from inferpipe.transformers.sparkml.training import (
     serving_schema,
     train_pipeline,
 )
+from inferpipe_testing.abalone import FEATURES
 from inferpipe_testing.local import EXAMPLE
 
-FEATURES = [
-    "sex",
-    "length",
-    "diameter",
-    "height",
-    "whole_weight",
-    "shucked_weight",
-    "viscera_weight",
-    "shell_weight",
-]
 CONFIG = {"categorical": ["sex"], "numeric": FEATURES[1:], "output": "features"}
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import tarfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from inferpipe_testing.mleap_oracle import MleapOracle, leap_frame
 from inferpipe_testing.spark import mismatches, our_values
+from inferpipe_testing.titanic import AWS_SPARKML, TITANIC_SCHEMA, unpack_titanic
 
 from inferpipe.serving.app import create_app
 from inferpipe.serving.errors import ArtifactError
@@ -28,18 +28,7 @@ from inferpipe.transformers.sparkml.stage import SparkMLStage
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "conformance"
 MLEAP = DATA / "mleap"
-AWS = DATA / "aws-sparkml"
-TITANIC_SCHEMA = {
-    "input": [
-        {"name": "Pclass", "type": "double"},
-        {"name": "Embarked", "type": "string"},
-        {"name": "Age", "type": "double"},
-        {"name": "Fare", "type": "double"},
-        {"name": "SibSp", "type": "double"},
-        {"name": "Sex", "type": "string"},
-    ],
-    "output": {"name": "features", "type": "double", "struct": "vector"},
-}
+AWS = AWS_SPARKML
 
 
 def _airbnb_rows(count: int) -> dict[str, tuple[str, list[Any]]]:
@@ -115,10 +104,7 @@ def test_demo_bundle_with_colons_in_names_matches_the_mleap_runtime(oracle: Mlea
 
 @pytest.fixture(scope="module")
 def titanic_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("titanic")
-    with tarfile.open(AWS / "mleap_model.tar.gz") as archive:
-        archive.extractall(target, filter="data")
-    return target
+    return unpack_titanic(tmp_path_factory.mktemp("titanic"))
 
 
 def test_titanic_bundle_matches_the_mleap_runtime(titanic_dir: Path, oracle: MleapOracle) -> None:
