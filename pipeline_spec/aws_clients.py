@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from inferpipe.serving.errors import DeployError
+from inferpipe.pipeline_spec.errors import DeployError
 
 
 def aws_client(service: str, region: str) -> Any:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from inferpipe.pipeline_spec.builtin_registry import ALGORITHMS
-from inferpipe.serving import media
+from inferpipe.protocol import media
 
 ECR_URI = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\."

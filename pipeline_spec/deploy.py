@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inferpipe.pipeline_spec.aws_clients import delete_if_present, is_not_found
+from inferpipe.pipeline_spec.errors import DeployError, SpecError
 from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.pipeline_spec.render_aws import (
     SCALABLE_DIMENSION,
     render_requests,
     render_update_weights,
 )
-from inferpipe.serving.errors import DeployError, SpecError
 
 Progress = Callable[[str], None]
 

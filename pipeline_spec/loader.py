@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from inferpipe.pipeline_spec.errors import SpecError
 from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.pipeline_spec.validation import find_deploy_issues, find_issues
-from inferpipe.serving.errors import SpecError
 
 
 def _path(location: tuple[int | str, ...]) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inferpipe.pipeline_spec.errors import DeployError, SpecError
 from inferpipe.pipeline_spec.loader import check_deployable
 from inferpipe.pipeline_spec.model import ContainerSpec, PipelineSpec
 from inferpipe.pipeline_spec.resolve import (
@@ -27,7 +28,6 @@ from inferpipe.pipeline_spec.resolve import (
     artifact_url,
     resolve_containers,
 )
-from inferpipe.serving.errors import DeployError, SpecError
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from inferpipe.pipeline_spec import builtins
 from inferpipe.pipeline_spec.model import ContainerSpec, ModelSpec, PipelineSpec
-from inferpipe.serving import media
+from inferpipe.protocol import media
 
 DEFAULT_ACCEPT_VAR = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
 SPARKML_SCHEMA_VAR = "SAGEMAKER_SPARKML_SCHEMA"

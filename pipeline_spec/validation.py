@@ -20,7 +20,7 @@ from inferpipe.pipeline_spec.resolve import (
     ResolvedContainer,
     resolve_containers,
 )
-from inferpipe.serving import media
+from inferpipe.protocol import media
 
 MAX_CONTAINERS = 15
 MODEL_ENV_LIMIT = 32 * 1024

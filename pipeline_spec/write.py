@@ -10,7 +10,7 @@ from inferpipe.pipeline_spec.loader import check_deployable
 from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.pipeline_spec.render_aws import render_requests
 from inferpipe.pipeline_spec.render_cfn import render_template
-from inferpipe.serving.errors import InferpipeError
+from inferpipe.protocol.errors import InferpipeError
 
 
 def write_rendered(spec: PipelineSpec, out_dir: Path) -> list[Path]:

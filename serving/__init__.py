@@ -1,14 +1,13 @@
 """The SageMaker container runtime: a Flask app under gunicorn that serves one stage.
 
-This package is the bottom layer: it never imports `inferpipe.transformers` or
-`inferpipe.pipeline_spec`; stages are found by import string.
+It builds on `inferpipe.protocol` and never imports `inferpipe.transformers` or
+`inferpipe.pipeline_spec`; stages are found by import string. The error classes are
+re-exported here because users' hooks raise them (`from inferpipe.serving import BadInput`).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from inferpipe.serving.errors import (
+from inferpipe.protocol.errors import (
     ArtifactError,
     BadInput,
     ConfigError,
@@ -21,25 +20,9 @@ from inferpipe.serving.errors import (
     StageFailed,
     UnsupportedMediaType,
 )
+from inferpipe.serving.app import create_app
 from inferpipe.serving.settings import ServingSettings
-
-#: Names that need flask or pandas, imported on first use so that the spec side
-#: can use errors, media types and settings without the serving extra.
-_LAZY = {
-    "create_app": "inferpipe.serving.app",
-    "InvocationRequest": "inferpipe.serving.stage",
-    "InvocationResponse": "inferpipe.serving.stage",
-    "Stage": "inferpipe.serving.stage",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'inferpipe.serving' has no attribute {name!r}")
-
+from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage
 
 __all__ = [
     "ArtifactError",

@@ -8,11 +8,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from inferpipe.serving.errors import ConfigError, InferpipeError, StageFailed
-from inferpipe.serving.media import ANY
+from inferpipe.protocol import media
+from inferpipe.protocol.errors import InferpipeError
+from inferpipe.serving.invocation import (
+    UNEXPECTED_FAILURE,
+    check_default_accept,
+    error_answer,
+    error_body,
+)
 from inferpipe.serving.routes import access_log, blueprint
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
@@ -20,20 +26,9 @@ from inferpipe.serving.stage import Stage
 logger = logging.getLogger(__name__)
 
 
-def _error_response(error: InferpipeError, stage_kind: str) -> tuple[Response, int]:
-    body = {"error": error.code, "message": error.message, "stage": stage_kind}
-    return jsonify(body), error.status
-
-
-def check_default_accept(stage: Stage, settings: ServingSettings) -> None:
-    """Refuse to start when the default response type is one the stage cannot emit."""
-    if ANY in stage.emits:
-        return
-    if settings.default_accept and settings.default_accept not in stage.emits:
-        raise ConfigError(
-            f"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT={settings.default_accept!r} is not emitted "
-            f"by the {stage.kind} stage; use one of: {', '.join(stage.emits)}"
-        )
+def _error_response(error: InferpipeError, stage_kind: str) -> Response:
+    status, body = error_answer(error, stage_kind)
+    return Response(body, status=status, content_type=media.JSON)
 
 
 def create_app(
@@ -56,7 +51,7 @@ def create_app(
     app.after_request(access_log)
 
     @app.errorhandler(InferpipeError)
-    def handle_inferpipe_error(error: InferpipeError) -> tuple[Response, int]:
+    def handle_inferpipe_error(error: InferpipeError) -> Response:
         if error.status >= 500:
             logger.error("%s: %s", error.code, error.message, exc_info=error)
         else:
@@ -64,20 +59,14 @@ def create_app(
         return _error_response(error, stage.kind)
 
     @app.errorhandler(HTTPException)
-    def handle_http_error(error: HTTPException) -> tuple[Response, int]:
-        body = {
-            "error": (error.name or "error").lower().replace(" ", "-"),
-            "message": error.description or "",
-            "stage": stage.kind,
-        }
-        return jsonify(body), error.code or 500
+    def handle_http_error(error: HTTPException) -> Response:
+        code = (error.name or "error").lower().replace(" ", "-")
+        body = error_body(code, error.description or "", stage.kind)
+        return Response(body, status=error.code or 500, content_type=media.JSON)
 
     @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception) -> tuple[Response, int]:
+    def handle_unexpected(error: Exception) -> Response:
         logger.error("unexpected failure in stage %s", stage.kind, exc_info=error)
-        return _error_response(
-            StageFailed("the stage failed on this request; the container log has details"),
-            stage.kind,
-        )
+        return _error_response(UNEXPECTED_FAILURE, stage.kind)
 
     return app

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inferpipe.serving.errors import SchemaMismatch
+from inferpipe.protocol.errors import SchemaMismatch
 from inferpipe.serving.schema import NUMERIC_TYPES, Schema
 
 INTEGER_TYPES = {"integer", "int", "long", "short", "byte"}

@@ -11,24 +11,26 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from inferpipe.serving import media
-from inferpipe.serving.errors import EmptyBody, PayloadTooLarge, Timeout
+from inferpipe.serving.invocation import (
+    REQUEST_ID_HEADERS,
+    body_too_large,
+    read_invocation,
+    stage_timeout,
+)
 from inferpipe.serving.settings import ServingSettings
-from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage, response_type
+from inferpipe.serving.stage import InvocationResponse, Stage
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("inferpipe.serving.access")
 
 blueprint = Blueprint("sagemaker", __name__)
-
-REQUEST_ID_HEADERS = ("X-Amzn-SageMaker-Inference-Id", "X-Amzn-RequestId", "X-Request-Id")
-CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 
 _executor_lock = threading.Lock()
 _executors: dict[int, ThreadPoolExecutor] = {}
@@ -67,42 +69,25 @@ def execution_parameters() -> Response:
 
 
 def _read_body(limit: int) -> bytes:
+    """At most limit + 1 bytes of the body (a larger one is refused by `check_body`)."""
     length = request.content_length
     if length is not None and length > limit:
-        raise PayloadTooLarge(
-            f"the body is {length} bytes; the limit is {limit} bytes (SAGEMAKER_MAX_PAYLOAD_IN_MB)"
-        )
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
-        raise PayloadTooLarge(
-            f"the body exceeds the limit of {limit} bytes (SAGEMAKER_MAX_PAYLOAD_IN_MB)"
-        )
-    if not body.strip():
-        raise EmptyBody("the request body is empty; send at least one record")
-    return body
+        raise body_too_large(length, limit)
+    return request.stream.read(limit + 1)
 
 
 @blueprint.post("/invocations")
 def invocations() -> Response:
     stage, settings = _context()
-    content_type = media.parse_content_type(request.headers.get("Content-Type"), stage.accepts)
-    accept = response_type(stage, settings, content_type.type, request.headers.get("Accept"))
-    invocation = InvocationRequest(
-        body=_read_body(settings.max_payload_bytes),
-        content_type=content_type,
-        accept=accept,
-        request_id=g.request_id,
-        custom_attributes=request.headers.get(CUSTOM_ATTRIBUTES_HEADER),
-        accept_header=request.headers.get("Accept"),
-    )
+    # Werkzeug's headers are case-blind, as read_invocation needs.
+    headers = cast(Mapping[str, str], request.headers)
+    invocation = read_invocation(stage, settings, headers, _read_body, g.request_id)
     future = _executor(settings.threads).submit(stage.invoke, invocation)
     try:
         result: InvocationResponse = future.result(timeout=settings.timeout)
     except FutureTimeout:
         current_app.extensions["inferpipe"]["on_timeout"]()
-        raise Timeout(
-            f"the stage did not answer within {settings.timeout} s (SAGEMAKER_MODEL_SERVER_TIMEOUT)"
-        ) from None
+        raise stage_timeout(settings) from None
     response = Response(result.body, status=200, content_type=result.content_type)
     response.headers.update(result.headers)
     return response

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from inferpipe.serving.errors import ArtifactError
+from inferpipe.protocol.errors import ArtifactError
 
 SCHEMA_FILE = "schema.json"
 NUMERIC_TYPES = {"double", "float", "integer", "int", "long", "short", "byte"}

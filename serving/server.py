@@ -9,8 +9,8 @@ import logging
 import sys
 from typing import Any
 
+from inferpipe.protocol.errors import InferpipeError
 from inferpipe.serving.app import create_app
-from inferpipe.serving.errors import InferpipeError
 from inferpipe.serving.gunicorn_conf import gunicorn_options, recycle_worker
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage_loader import load_stage

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from inferpipe.serving.errors import ConfigError
-from inferpipe.serving.media import format_media_type, parse_media_type
+from inferpipe.protocol.errors import ConfigError
+from inferpipe.protocol.media import format_media_type, parse_media_type
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080

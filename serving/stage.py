@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pandas as pd
 
-from inferpipe.serving import codecs, media
-from inferpipe.serving.media import MediaRange
+from inferpipe.protocol import media
+from inferpipe.protocol.media import MediaRange
+from inferpipe.serving import codecs
 from inferpipe.serving.schema import Schema
 from inferpipe.serving.settings import ServingSettings
 
@@ -57,8 +58,10 @@ class Stage:
     """Base class of stage kinds; subclasses set `kind` and override what they need."""
 
     kind: ClassVar[str] = "custom"
-    accepts: ClassVar[tuple[str, ...]] = codecs.TABULAR_TYPES
-    emits: ClassVar[tuple[str, ...]] = codecs.TABULAR_TYPES
+    #: The formats the default `invoke` decodes and encodes with.
+    codec_registry: ClassVar[codecs.CodecRegistry[Any, Any]] = codecs.TABULAR
+    accepts: ClassVar[tuple[str, ...]] = codecs.TABULAR.decodable
+    emits: ClassVar[tuple[str, ...]] = codecs.TABULAR.encodable
 
     def __init__(self) -> None:
         self.schema: Schema | None = None
@@ -77,6 +80,8 @@ class Stage:
 
     def invoke(self, request: InvocationRequest) -> InvocationResponse:
         """Handle one request: decode, transform, encode."""
-        frame = codecs.decode(request.body, request.content_type, self.schema)
+        frame = self.codec_registry.decode(request.body, request.content_type, self.schema)
         result = self.transform(frame)
-        return InvocationResponse(codecs.encode(result, request.accept), request.accept)
+        return InvocationResponse(
+            self.codec_registry.encode(result, request.accept), request.accept
+        )

@@ -12,7 +12,7 @@ import logging
 import time
 from pathlib import Path
 
-from inferpipe.serving.errors import ArtifactError, ConfigError, InferpipeError
+from inferpipe.protocol.errors import ArtifactError, ConfigError, InferpipeError
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
 

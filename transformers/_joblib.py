@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from inferpipe.serving.errors import ArtifactError
+from inferpipe.protocol.errors import ArtifactError
 
 
 def load_joblib(path: Path) -> Any:

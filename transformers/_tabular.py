@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inferpipe.serving.errors import SchemaMismatch
+from inferpipe.protocol.errors import SchemaMismatch
 
 
 def frame_from_result(result: Any) -> pd.DataFrame:

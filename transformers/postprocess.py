@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from inferpipe.serving.errors import ArtifactError, SchemaMismatch
+from inferpipe.protocol.errors import ArtifactError, SchemaMismatch
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
 from inferpipe.transformers._joblib import load_joblib

@@ -24,14 +24,15 @@ from typing import Any
 
 import pandas as pd
 
-from inferpipe.serving import codecs, media
-from inferpipe.serving.errors import (
+from inferpipe.protocol import media
+from inferpipe.protocol.errors import (
     ArtifactError,
     BadInput,
     ClientError,
     InferpipeError,
     status_of,
 )
+from inferpipe.serving import codecs
 from inferpipe.serving.frames import has_named_columns
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from inferpipe.serving.errors import ArtifactError, ConfigError, SchemaMismatch
+from inferpipe.protocol.errors import ArtifactError, ConfigError, SchemaMismatch
 from inferpipe.serving.frames import has_named_columns
 from inferpipe.serving.schema import read_schema_file
 from inferpipe.serving.settings import ServingSettings

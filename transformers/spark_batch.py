@@ -16,15 +16,13 @@ import logging
 import sys
 import tarfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from inferpipe.serving.errors import ConfigError, InferpipeError, StageFailed
-from inferpipe.serving.media import parse_media_type
-from inferpipe.serving.settings import ServingSettings
-from inferpipe.serving.stage import InvocationRequest, Stage, response_type
-from inferpipe.serving.stage_loader import load_stage
+from inferpipe.protocol.chain import ChainError, ChainRequest, Hop, run_chain
+from inferpipe.protocol.errors import ConfigError, StageFailed
+from inferpipe.serving.chain_transport import InProcessTransport
 
 logger = logging.getLogger(__name__)
 
@@ -32,54 +30,33 @@ logger = logging.getLogger(__name__)
 RECORDS_PER_CALL = 500
 
 
-@dataclass(frozen=True)
-class ChainHop:
-    """One container of the pipeline: its name, model dir and environment."""
-
-    name: str
-    model_dir: str
-    environment: dict[str, str]
-
-
 class StageChain:
-    """The pipeline's stages loaded in this process, called in order."""
+    """The pipeline's stages loaded in this process, run by the chain runner."""
 
-    def __init__(self, hops: list[ChainHop], model_dirs: list[Path]) -> None:
-        self.names = [hop.name for hop in hops]
-        self.stages: list[tuple[Stage, ServingSettings]] = []
-        for hop, model_dir in zip(hops, model_dirs, strict=True):
-            environment = {**hop.environment, "INFERPIPE_MODEL_DIR": str(model_dir)}
-            settings = ServingSettings.from_environ(environment)
-            self.stages.append((load_stage(settings), settings))
+    def __init__(self, hops: list[Hop]) -> None:
+        self.hops = hops
+        self.transport = InProcessTransport(hops)
 
     def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
         """Run one request body through every stage; returns the last body and its type."""
-        for index, (stage, settings) in enumerate(self.stages):
-            last = index == len(self.stages) - 1
-            media_range = parse_media_type(content_type)
-            answer_type = response_type(stage, settings, media_range.type, accept if last else None)
-            request = InvocationRequest(body, media_range, answer_type, request_id="batch")
-            try:
-                response = stage.invoke(request)
-            except InferpipeError as exc:
-                raise StageFailed(
-                    f"container {self.names[index]!r} answered {exc.status}: {exc.message}"
-                ) from exc
-            body, content_type = response.body, response.content_type
-        return body, content_type
+        try:
+            result = run_chain(self.hops, ChainRequest(body, content_type, accept), self.transport)
+        except ChainError as error:
+            raise StageFailed(error.message) from error
+        return result.body, result.content_type
 
 
 _loaded: dict[tuple[str, ...], StageChain] = {}
 
 
-def _archive_name(hop: ChainHop) -> str:
-    return f"{Path(hop.model_dir).name}.tar.gz"
+def _archive_name(hop: Hop) -> str:
+    return f"{Path(hop.target).name}.tar.gz"
 
 
-def _pack(hop: ChainHop) -> Path:
+def _pack(hop: Hop) -> Path:
     """The model dir as a .tar.gz beside it: Spark ships archives (not directories) to any
     cluster and unpacks them on each executor."""
-    source = Path(hop.model_dir)
+    source = Path(hop.target)
     target = source.parent / _archive_name(hop)
     with tarfile.open(target, "w:gz") as archive:
         for path in sorted(source.rglob("*")):
@@ -87,19 +64,19 @@ def _pack(hop: ChainHop) -> Path:
     return target
 
 
-def _chain(hops: list[ChainHop]) -> StageChain:
+def _chain(hops: list[Hop]) -> StageChain:
     """This Python worker's chain, loaded on first use (model dirs fetched via SparkFiles)."""
     from pyspark import SparkFiles
 
-    key = tuple(hop.model_dir for hop in hops)
+    key = tuple(hop.target for hop in hops)
     if key not in _loaded:
-        dirs = [Path(SparkFiles.get(_archive_name(hop))) for hop in hops]
-        _loaded[key] = StageChain(hops, dirs)
+        local = [replace(hop, target=SparkFiles.get(_archive_name(hop))) for hop in hops]
+        _loaded[key] = StageChain(local)
     return _loaded[key]
 
 
 def score_partitions(
-    hops: list[ChainHop], content_type: str, accept: str | None
+    hops: list[Hop], content_type: str, accept: str | None
 ) -> Callable[[Iterator[Any]], Iterator[Any]]:
     """The mapInPandas function: lines in, scored lines out (one per input line)."""
 
@@ -126,13 +103,14 @@ def score_partitions(
 
 
 def run_batch(
-    hops: list[ChainHop],
+    hops: list[Hop],
     source: Path,
     target: Path,
     master: str | None,
     content_type: str,
     accept: str | None,
     progress: Callable[[str], None],
+    python: str | None = None,
 ) -> int:
     """Score every line of every file under `source` into `target/<file>.out/part-*`.
 
@@ -150,9 +128,9 @@ def run_batch(
         .config("spark.executorEnv.PYTHONSAFEPATH", "1")
     )
     master = master or "local[*]"
-    if master.startswith("local"):
-        # Local workers run this interpreter, the one inferpipe is installed in.
-        builder = builder.config("spark.pyspark.python", sys.executable)
+    # Python workers run `python` (this interpreter, the one inferpipe is installed in,
+    # unless the caller says otherwise: PYSPARK_PYTHON, read by the CLI).
+    builder = builder.config("spark.pyspark.python", python or sys.executable)
     spark = builder.master(master).getOrCreate()
     try:
         for hop in hops:

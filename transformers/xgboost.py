@@ -10,16 +10,22 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/xgboost.html#xgboost-inference
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from inferpipe.serving import codecs, media
-from inferpipe.serving.errors import ArtifactError, MalformedPayload, SchemaMismatch
+from inferpipe.protocol import media
+from inferpipe.protocol.errors import ArtifactError, MalformedPayload, SchemaMismatch
+from inferpipe.protocol.media import MediaRange
+from inferpipe.serving import codecs
+from inferpipe.serving.codecs import CodecRegistry
+from inferpipe.serving.schema import Schema
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage
+from inferpipe.serving.wire import read_text, write_lines
 
 MODEL_FILE = "xgboost-model"
 PICKLE_MAGIC = b"\x80"
@@ -89,12 +95,44 @@ def parse_libsvm(text: str, num_features: int) -> Any:
     return csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, num_features))
 
 
+@dataclass(frozen=True)
+class LibsvmText:
+    """A text/libsvm body, parsed once the model's feature count is known."""
+
+    text: str
+
+
+def _decode_libsvm(body: bytes, content_type: MediaRange, _schema: Schema | None) -> LibsvmText:
+    return LibsvmText(read_text(body, content_type))
+
+
+def _encode_csv(rows: list[Any]) -> bytes:
+    return write_lines([",".join(map(repr, r)) if isinstance(r, list) else repr(r) for r in rows])
+
+
+def _encode_json(rows: list[Any]) -> bytes:
+    # The built-in container's spelling (json.dumps defaults, spaces included).
+    return json.dumps({"predictions": [{"score": r} for r in rows]}).encode()
+
+
+def _encode_jsonlines(rows: list[Any]) -> bytes:
+    return "".join(json.dumps({"score": r}) + "\n" for r in rows).encode()
+
+
+#: The built-in XGBoost container's formats: CSV or libsvm in; CSV, JSON, JSON Lines out.
+XGBOOST_CODECS: CodecRegistry[pd.DataFrame | LibsvmText, list[Any]] = CodecRegistry(
+    {media.CSV: codecs.decode_csv, media.LIBSVM: _decode_libsvm},
+    {media.CSV: _encode_csv, media.JSON: _encode_json, media.JSONLINES: _encode_jsonlines},
+)
+
+
 class XGBoostStage(Stage):
     """Predict with a Booster, one thread per worker (workers give the parallelism)."""
 
     kind = "xgboost"
-    accepts = (media.CSV, media.LIBSVM)
-    emits = (media.CSV, media.JSON, media.JSONLINES)
+    codec_registry = XGBOOST_CODECS
+    accepts = XGBOOST_CODECS.decodable
+    emits = XGBOOST_CODECS.encodable
 
     def load(self, model_dir: Path, settings: ServingSettings) -> None:
         super().load(model_dir, settings)
@@ -105,10 +143,9 @@ class XGBoostStage(Stage):
     def _features(self, request: InvocationRequest) -> Any:
         import xgboost
 
-        if request.content_type.type == media.LIBSVM:
-            text = request.body.decode(request.content_type.params.get("charset", "utf-8"))
-            return xgboost.DMatrix(parse_libsvm(text, self.num_features))
-        frame = codecs.decode(request.body, request.content_type, None)
+        frame = XGBOOST_CODECS.decode(request.body, request.content_type, None)
+        if isinstance(frame, LibsvmText):
+            return xgboost.DMatrix(parse_libsvm(frame.text, self.num_features))
         for column in frame.columns:
             if not pd.api.types.is_numeric_dtype(frame[column].dtype):
                 row = next(i for i, v in enumerate(frame[column]) if isinstance(v, str))
@@ -127,12 +164,5 @@ class XGBoostStage(Stage):
         predictions = np.asarray(
             self.booster.predict(self._features(request), validate_features=False)
         )
-        rows = predictions.tolist()
-        if request.accept == media.CSV:
-            lines = [",".join(map(repr, r)) if isinstance(r, list) else repr(r) for r in rows]
-            body = ("\n".join(lines) + "\n").encode()
-        elif request.accept == media.JSON:
-            body = json.dumps({"predictions": [{"score": r} for r in rows]}).encode()
-        else:
-            body = "".join(json.dumps({"score": r}) + "\n" for r in rows).encode()
+        body = XGBOOST_CODECS.encode(predictions.tolist(), request.accept)
         return InvocationResponse(body, request.accept)

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from typing import Any
 
-from inferpipe.serving.errors import DeployError
+from inferpipe.pipeline_spec.errors import DeployError
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> str:

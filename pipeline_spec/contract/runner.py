@@ -20,9 +20,9 @@ from inferpipe.pipeline_spec.contract.docker_cli import (
 )
 from inferpipe.pipeline_spec.contract.http import request
 from inferpipe.pipeline_spec.contract.report import RENDERERS
+from inferpipe.pipeline_spec.errors import SpecError
 from inferpipe.pipeline_spec.local.artifacts import prepare_model_dir
 from inferpipe.pipeline_spec.local.runner import free_port
-from inferpipe.serving.errors import SpecError
 
 logger = logging.getLogger(__name__)
 

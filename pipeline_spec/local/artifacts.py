@@ -4,32 +4,21 @@ model dir SageMaker would mount at /opt/ml/model, without letting any path escap
 from __future__ import annotations
 
 import shutil
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from inferpipe.serving.errors import DeployError, SpecError
+from inferpipe.pipeline_spec.errors import DeployError, SpecError
+from inferpipe.protocol.archives import extract_tar
+from inferpipe.protocol.errors import ArtifactError
 
 
 def safe_extract(tarball: Path, destination: Path) -> None:
-    """Extract a tar.gz, refusing absolute paths, `..`, links and devices."""
-    destination.mkdir(parents=True, exist_ok=True)
-    root = destination.resolve()
-    with tarfile.open(tarball, "r:*") as archive:
-        for member in archive.getmembers():
-            target = (root / member.name).resolve()
-            if (
-                not target.is_relative_to(root)
-                or member.issym()
-                or member.islnk()
-                or not (member.isfile() or member.isdir())
-            ):
-                raise SpecError(
-                    f"{tarball}: refusing entry {member.name!r} (it would escape "
-                    "the model dir or is not a plain file)"
-                )
-        archive.extractall(root, filter="data")
+    """Extract a model.tar.gz, refusing absolute paths, `..`, links and devices."""
+    try:
+        extract_tar(tarball, destination, "model dir")
+    except ArtifactError as exc:
+        raise SpecError(exc.message) from exc
 
 
 def _download(url: str, s3: Any, work: Path) -> Path:

@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from inferpipe.pipeline_spec.errors import DeployError, SpecError
 from inferpipe.pipeline_spec.local.endpoint import LocalEndpoint
-from inferpipe.pipeline_spec.model import TransformSpec
-from inferpipe.serving.errors import DeployError
+from inferpipe.pipeline_spec.local.engines import DockerEngine, ProcessEngine
+from inferpipe.pipeline_spec.model import PipelineSpec, TransformSpec
+from inferpipe.protocol import names
 
 MEGABYTE = 1024 * 1024
 
@@ -72,9 +74,9 @@ def run_transform(
     files = sorted(p for p in input_dir.rglob("*") if p.is_file())
     if not files:
         raise DeployError(f"no input files under {input_dir}")
-    headers = {"Content-Type": job.content_type, "X-Amzn-SageMaker-Target-Variant": variant}
+    headers = {names.CONTENT_TYPE: job.content_type, names.TARGET_VARIANT: variant}
     if job.accept:
-        headers["Accept"] = job.accept
+        headers[names.ACCEPT] = job.accept
     total = sum(len(list(payloads(p.read_bytes(), job))) for p in files)
     sent = records = 0
     for path in files:
@@ -99,3 +101,35 @@ def run_transform(
         target.write_bytes(joined)
     write("\n")
     return BatchSummary(len(files), sent, records)
+
+
+def transform_locally(
+    spec: PipelineSpec,
+    spec_dir: Path,
+    engine: ProcessEngine | DockerEngine,
+    state_dir: Path,
+    input_dir: Path,
+    output_dir: Path,
+    progress: Callable[[str], None],
+) -> BatchSummary:
+    """Start the transform model's containers, run the spec's batch transform over
+    `input_dir`, and stop them again, whatever happens."""
+    from inferpipe.pipeline_spec.local.front import pooled_transport
+    from inferpipe.pipeline_spec.local.runner import TRANSFORM_VARIANT, start_local
+
+    if spec.transform is None:
+        raise SpecError("the spec has no `transform` section")
+    deployment = start_local(
+        spec,
+        spec_dir,
+        engine,
+        state_dir / f"{spec.endpoint}-transform",
+        pooled_transport(),
+        progress,
+    )
+    try:
+        return run_transform(
+            deployment.endpoint, TRANSFORM_VARIANT, spec.transform, input_dir, output_dir
+        )
+    finally:
+        deployment.stop()

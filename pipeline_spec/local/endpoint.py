@@ -16,25 +16,40 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from inferpipe.pipeline_spec.local.metrics import EndpointMetrics
+from inferpipe.pipeline_spec.local.metrics import EndpointMetrics, HopTimer
+from inferpipe.protocol import media, names
+from inferpipe.protocol.chain import (
+    HOP_TIMEOUT_SECONDS,
+    MAX_PAYLOAD_BYTES,
+    ChainError,
+    ChainRequest,
+    Hop,
+    HopReply,
+    Transport,
+    run_chain,
+)
 
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
-CONTAINER_TIMEOUT_SECONDS = 60.0
+CONTAINER_TIMEOUT_SECONDS = HOP_TIMEOUT_SECONDS
 ACCOUNT = "000000000000"
 #: Request headers SageMaker hands on to the containers (lower-cased).
-PASSED_HEADERS = {"x-amzn-sagemaker-custom-attributes", "x-amzn-sagemaker-inference-id"}
+PASSED_HEADERS = {names.CUSTOM_ATTRIBUTES.lower(), names.INFERENCE_ID.lower()}
 
 #: (url, body, headers, timeout) -> (status, headers, body); raises TimeoutError.
-Transport = Callable[[str, bytes, dict[str, str], float], tuple[int, dict[str, str], bytes]]
+HttpSend = Callable[[str, bytes, dict[str, str], float], tuple[int, dict[str, str], bytes]]
+
+__all__ = ["MAX_PAYLOAD_BYTES", "Hop", "HttpSend", "LocalEndpoint", "LocalVariant"]
 
 
-@dataclass(frozen=True)
-class Hop:
-    """One container: SageMaker's name for it (hostname or container-N) and its URL."""
+def http_transport(send: HttpSend) -> Transport:
+    """The chain's HTTP transport: POST to the hop's `/invocations` with `send`."""
 
-    display_name: str
-    url: str
-    hostname: str | None = None
+    def call(hop: Hop, body: bytes, headers: dict[str, str], timeout: float) -> HopReply:
+        status, reply_headers, reply_body = send(
+            f"{hop.target}/invocations", body, headers, timeout
+        )
+        return HopReply(status, reply_headers, reply_body)
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -63,7 +78,7 @@ class InvokeFailure(Exception):
     def answer(self) -> Answer:
         return Answer(
             self.status,
-            {"Content-Type": "application/json", "x-amzn-ErrorType": self.error_type},
+            {names.CONTENT_TYPE: media.JSON, names.ERROR_TYPE: self.error_type},
             json.dumps(self.body).encode(),
         )
 
@@ -80,13 +95,13 @@ class LocalEndpoint:
         name: str,
         region: str,
         variants: list[LocalVariant],
-        transport: Transport,
+        send: HttpSend,
         seed: int = 0,
     ) -> None:
         self.name = name
         self.region = region
         self.variants = {v.name: v for v in variants}
-        self.transport = transport
+        self.transport = http_transport(send)
         self.random = random.Random(seed)
         self.metrics = EndpointMetrics(name)
 
@@ -112,95 +127,62 @@ class LocalEndpoint:
                 return variant
         return live[-1]
 
-    def _model_error(self, hop: Hop, status: int, message: str) -> InvokeFailure:
-        kind = "client" if 400 <= status < 500 else "server"
-        return InvokeFailure(
-            424,
-            "ModelError",
-            {
-                "ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",
-                "LogStreamArn": self._log_stream_arn(),
-                "Message": (
-                    f"Received {kind} error ({status}) from {hop.display_name} with message "
-                    f'"{message}". See {self._log_stream_arn()} in account {ACCOUNT} '
-                    "for more information."
-                ),
-                "OriginalMessage": message,
-                "OriginalStatusCode": status,
-            },
-        )
-
-    def _call(
-        self, hop: Hop, body: bytes, headers: dict[str, str], timings: list[tuple[str, float]]
-    ) -> tuple[int, dict[str, str], bytes]:
-        started = time.perf_counter()
-        try:
-            result = self.transport(
-                f"{hop.url}/invocations", body, headers, CONTAINER_TIMEOUT_SECONDS
-            )
-        except TimeoutError:
-            raise InvokeFailure(
+    def _failure(self, error: ChainError) -> InvokeFailure:
+        """The chain's error in InvokeEndpoint's shape (a 424 ModelError for containers)."""
+        if error.kind == "validation":
+            return validation_error(error.message)
+        arn = self._log_stream_arn()
+        if error.kind == "timeout":
+            return InvokeFailure(
                 424,
                 "ModelError",
                 {
                     "ErrorCode": "MODEL_TIMEOUT",
-                    "LogStreamArn": self._log_stream_arn(),
-                    "Message": f"Your invocation timed out while waiting for a response from "
-                    f"container {hop.display_name}.",
+                    "LogStreamArn": arn,
+                    "Message": error.message,
                     "OriginalStatusCode": 0,
                     "OriginalMessage": "",
                 },
-            ) from None
-        except OSError as exc:
-            raise self._model_error(hop, 500, f"connection failed: {exc}") from None
-        timings.append((hop.display_name, time.perf_counter() - started))
-        status, response_headers, response_body = result
-        if not 200 <= status < 300:
-            raise self._model_error(hop, status, response_body.decode(errors="replace"))
-        if len(response_body) > MAX_PAYLOAD_BYTES:
-            raise self._model_error(
-                hop, 413, f"response of {len(response_body)} bytes exceeds {MAX_PAYLOAD_BYTES}"
             )
-        return status, response_headers, response_body
+        return InvokeFailure(
+            424,
+            "ModelError",
+            {
+                "ErrorCode": f"{error.kind.upper()}_ERROR_FROM_MODEL",
+                "LogStreamArn": arn,
+                "Message": f"{error.message}. See {arn} in account {ACCOUNT} for more information.",
+                "OriginalMessage": error.original_message,
+                "OriginalStatusCode": error.original_status,
+            },
+        )
 
     def _run(
-        self,
-        variant: LocalVariant,
-        body: bytes,
-        headers: Mapping[str, str],
-        timings: list[tuple[str, float]],
+        self, variant: LocalVariant, body: bytes, headers: Mapping[str, str], timer: HopTimer
     ) -> Answer:
-        passed = {k: v for k, v in headers.items() if k in PASSED_HEADERS}
-        content_type = headers.get("content-type", "application/octet-stream")
-        accept = headers.get("accept")
-        hops = variant.hops
-        if variant.mode == "Direct":
-            hostname = headers.get("x-amzn-sagemaker-target-container-hostname")
-            chosen = [h for h in hops if h.hostname == hostname]
-            if not chosen:
-                raise validation_error(
-                    f"TargetContainerHostname {hostname!r} is required in "
-                    f"Direct mode and must be one of "
-                    f"{[h.hostname for h in hops]}"
-                )
-            hops = tuple(chosen)
-        response_headers: dict[str, str] = {}
-        for index, hop in enumerate(hops):
-            hop_headers = {"Content-Type": content_type, **passed}
-            if index == len(hops) - 1 and accept:
-                hop_headers["Accept"] = accept
-            _, response_headers, body = self._call(hop, body, hop_headers, timings)
-            content_type = next(
-                (v for k, v in response_headers.items() if k.lower() == "content-type"), ""
+        request = ChainRequest(
+            body=body,
+            content_type=headers.get("content-type", "application/octet-stream"),
+            accept=headers.get("accept"),
+            passed_headers={k: v for k, v in headers.items() if k in PASSED_HEADERS},
+            target_hostname=headers.get(names.TARGET_CONTAINER_HOSTNAME.lower()),
+        )
+        try:
+            result = run_chain(
+                variant.hops,
+                request,
+                self.transport,
+                (timer,),
+                mode=variant.mode,
+                timeout=CONTAINER_TIMEOUT_SECONDS,
             )
-        out = {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": variant.name}
-        custom = {
-            k: v
-            for k, v in response_headers.items()
-            if k.lower() == "x-amzn-sagemaker-custom-attributes"
+        except ChainError as error:
+            raise self._failure(error) from None
+        out = {
+            names.CONTENT_TYPE: result.content_type,
+            names.INVOKED_PRODUCTION_VARIANT: variant.name,
+            **result.headers,
         }
-        out.update(custom)
-        return Answer(200, out, body)
+        return Answer(200, out, result.body)
 
     def invoke(self, body: bytes, headers: Mapping[str, str]) -> Answer:
         """Handle one InvokeEndpoint call; never raises, errors come back as answers."""
@@ -213,15 +195,15 @@ class LocalEndpoint:
                     f"{MAX_PAYLOAD_BYTES}-byte limit",
                     status=413,
                 )
-            variant = self.choose_variant(headers.get("x-amzn-sagemaker-target-variant"))
+            variant = self.choose_variant(headers.get(names.TARGET_VARIANT.lower()))
         except InvokeFailure as failure:
             return failure.answer()
-        timings: list[tuple[str, float]] = []
+        timer = HopTimer()
         try:
-            answer = self._run(variant, body, headers, timings)
+            answer = self._run(variant, body, headers, timer)
         except InvokeFailure as failure:
             answer = failure.answer()
         self.metrics.record(
-            variant.name, timings, time.perf_counter() - started, failed=answer.status != 200
+            variant.name, timer.timings, time.perf_counter() - started, failed=answer.status != 200
         )
         return answer

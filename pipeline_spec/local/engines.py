@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Protocol
 
 from inferpipe.pipeline_spec import builtins
+from inferpipe.pipeline_spec.errors import DeployError, SpecError
 from inferpipe.pipeline_spec.model import ContainerSpec
-from inferpipe.serving.errors import DeployError, SpecError
+from inferpipe.protocol import names
 
 #: Built-ins with a local stand-in image (docker engine) and stage kind (both engines).
 LOCAL_BUILTINS = {
@@ -96,10 +97,7 @@ class ProcessEngine:
         environment: dict[str, str],
         log: Path,
     ) -> Running:
-        env = {**_base_environment(), **environment, "SAGEMAKER_BIND_TO_PORT": str(port)}
-        stage = local_stage(container)
-        if stage:
-            env["INFERPIPE_STAGE"] = stage
+        env = {**_base_environment(), **environment, names.BIND_TO_PORT: str(port)}
         with log.open("wb") as handle:
             process = subprocess.Popen(
                 [sys.executable, "-P", "-m", "inferpipe", "serve", "--model-dir", str(model_dir)],
@@ -168,11 +166,8 @@ class DockerEngine:
             "--volume",
             f"{model_dir}:/opt/ml/model:ro",
             "--env",
-            f"SAGEMAKER_BIND_TO_PORT={port}",
+            f"{names.BIND_TO_PORT}={port}",
         ]
-        stage = local_stage(container)
-        if stage:
-            args += ["--env", f"INFERPIPE_STAGE={stage}"]
         for key, value in environment.items():
             args += ["--env", f"{key}={value}"]
         done = subprocess.run([*args, image, "serve"], capture_output=True, text=True, check=False)

@@ -6,7 +6,6 @@ boto3's `sagemaker-runtime` client works against it unchanged with `endpoint_url
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import socket
@@ -14,12 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from inferpipe.pipeline_spec.local.endpoint import (
-    MAX_PAYLOAD_BYTES,
-    Answer,
-    LocalEndpoint,
-    validation_error,
-)
+from inferpipe.pipeline_spec.local.endpoint import Answer, HttpSend, LocalEndpoint, validation_error
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +48,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(validation_error(f"no route GET {self.path}", status=404).answer())
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_PAYLOAD_BYTES:
-            self.rfile.read(length)
-            self._send(
-                validation_error(
-                    f"Request payload of {length} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit",
-                    413,
-                ).answer()
-            )
-            return
-        body = self.rfile.read(length)
+        # The endpoint refuses a body over the payload limit; it is read whole first so
+        # that the client receives the answer before the connection closes.
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         match = INVOKE_PATH.match(self.path.split("?", 1)[0])
         if not match:
             self._send(validation_error(f"no route POST {self.path}", status=404).answer())
@@ -106,7 +92,7 @@ class FrontServer(ThreadingHTTPServer):
         return thread
 
 
-def pooled_transport() -> Any:
+def pooled_transport() -> HttpSend:
     """A keep-alive HTTP transport for container calls (urllib3, which botocore ships)."""
     import urllib3
 
@@ -130,7 +116,3 @@ def pooled_transport() -> Any:
         return response.status, dict(response.headers), response.data
 
     return send
-
-
-def json_body(answer: Answer) -> dict[str, Any]:
-    return dict(json.loads(answer.body))

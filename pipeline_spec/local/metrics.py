@@ -5,6 +5,19 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
+from inferpipe.protocol.chain import HopEvent
+
+
+class HopTimer:
+    """A chain observer that keeps (container name, seconds) of every answered hop."""
+
+    def __init__(self) -> None:
+        self.timings: list[tuple[str, float]] = []
+
+    def on_hop(self, event: HopEvent) -> None:
+        if event.reply is not None:
+            self.timings.append((event.hop.name, event.seconds))
+
 
 class EndpointMetrics:
     """Thread-safe invocation, error and latency totals per variant and container."""

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inferpipe.pipeline_spec.local.artifacts import prepare_model_dir
-from inferpipe.pipeline_spec.local.endpoint import Hop, LocalEndpoint, LocalVariant, Transport
+from inferpipe.pipeline_spec.errors import DeployError
+from inferpipe.pipeline_spec.local.chain import prepare_containers
+from inferpipe.pipeline_spec.local.endpoint import HttpSend, LocalEndpoint, LocalVariant
 from inferpipe.pipeline_spec.local.engines import DockerEngine, ProcessEngine, Running
-from inferpipe.pipeline_spec.model import PipelineSpec
-from inferpipe.pipeline_spec.resolve import resolve_containers
-from inferpipe.serving.errors import DeployError
+from inferpipe.pipeline_spec.model import ContainerSpec, PipelineSpec
+from inferpipe.protocol import names
+from inferpipe.protocol.chain import Hop
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ START_DEADLINE_SECONDS = 120.0
 TRANSFORM_VARIANT = "batch-transform"
 #: Local runs default to one worker per container: a pipeline of 15 would otherwise
 #: start 15 x CPU-count processes on a laptop.
-LOCAL_DEFAULTS = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
+LOCAL_DEFAULTS = {names.MODEL_SERVER_WORKERS: "1"}
 
 
 def free_port() -> int:
@@ -52,6 +53,11 @@ class LocalDeployment:
     def stop(self) -> None:
         for container in self.containers:
             container.running.stop()
+
+
+def _model_dirs_in(root: Path) -> Callable[[int, ContainerSpec], Path]:
+    """Where each container's model dir goes: `<root>/<container name>/model`."""
+    return lambda _index, container: root / container.name / "model"
 
 
 def ping_problem(url: str) -> str | None:
@@ -99,7 +105,7 @@ def start_local(
     spec_dir: Path,
     engine: ProcessEngine | DockerEngine,
     state_dir: Path,
-    transport: Transport,
+    send: HttpSend,
     progress: Callable[[str], None],
     s3: Any = None,
     seed: int = 0,
@@ -110,30 +116,21 @@ def start_local(
     hops: dict[str, tuple[Hop, ...]] = {}
     try:
         for key in sorted(used):
-            model = spec.models[key]
             model_hops = []
-            for index, (container, resolved) in enumerate(
-                zip(model.containers, resolve_containers(model, spec.region), strict=True)
-            ):
-                model_dir = prepare_model_dir(
-                    resolved.artifact,
-                    spec_dir,
-                    state_dir / key / container.name / "model",
-                    resolved.artifact_files,
-                    s3,
-                )
+            prepared = prepare_containers(spec, key, spec_dir, _model_dirs_in(state_dir / key), s3)
+            for ready in prepared:
+                container = ready.container
                 port = free_port()
                 environment = {
                     **LOCAL_DEFAULTS,
-                    **resolved.environment,
-                    "SAGEMAKER_SAFE_PORT_RANGE": f"{port}-{port}",
+                    **ready.environment,
+                    names.SAFE_PORT_RANGE: f"{port}-{port}",
                 }
                 log = state_dir / key / container.name / "container.log"
-                running = engine.start(container, model_dir, port, environment, log)
+                running = engine.start(container, ready.model_dir, port, environment, log)
                 url = f"http://127.0.0.1:{port}"
                 started.append(StartedContainer(key, container.name, url, running))
-                display = container.hostname or f"container-{index + 1}"
-                model_hops.append(Hop(display, url, container.hostname))
+                model_hops.append(ready.hop(url))
             hops[key] = tuple(model_hops)
         progress(f"started {len(started)} containers with the {engine.name} engine")
         wait_ready(started, progress)
@@ -154,5 +151,5 @@ def start_local(
                 TRANSFORM_VARIANT, 0.0, spec.models[job_model].execution_mode, hops[job_model]
             )
         )
-    endpoint = LocalEndpoint(spec.endpoint, spec.region, variants, transport, seed)
+    endpoint = LocalEndpoint(spec.endpoint, spec.region, variants, send, seed)
     return LocalDeployment(endpoint, started)

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from inferpipe.pipeline_spec.errors import DeployError
 from inferpipe.pipeline_spec.local.engines import DockerRunning, choose_engine
 from inferpipe.pipeline_spec.local.front import FrontServer, pooled_transport
 from inferpipe.pipeline_spec.local.runner import LocalDeployment, ping_problem, start_local
 from inferpipe.pipeline_spec.model import PipelineSpec
-from inferpipe.serving.errors import DeployError
 
 Progress = Callable[[str], None]
 

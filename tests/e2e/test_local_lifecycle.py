@@ -16,10 +16,10 @@ from inferpipe_testing.aws import DUMMY_CREDENTIALS, moto_server
 from inferpipe_testing.containers import free_port
 from inferpipe_testing.local import local_endpoint
 
+from inferpipe.pipeline_spec.errors import DeployError
 from inferpipe.pipeline_spec.loader import load_spec
 from inferpipe.pipeline_spec.local.session import bring_up
 from inferpipe.pipeline_spec.package import package_spec, upload_artifacts
-from inferpipe.serving.errors import DeployError
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from inferpipe.serving.errors import ArtifactError
+from inferpipe.protocol.errors import ArtifactError
 
 SPECIAL_NUMBERS = {
     "inf": math.inf,

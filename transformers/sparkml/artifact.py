@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inferpipe.serving.errors import ArtifactError
+from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml.mleap_bundle import load_bundle
 from inferpipe.transformers.sparkml.mleap_files import open_bundle
 from inferpipe.transformers.sparkml.op import Op

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from inferpipe.serving.errors import SchemaMismatch
+from inferpipe.protocol.errors import SchemaMismatch
 
 DOUBLE = "double"
 STRING = "string"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from inferpipe.serving.errors import SchemaMismatch
+from inferpipe.protocol.errors import SchemaMismatch
 from inferpipe.transformers.sparkml.columns import (
     ARRAY,
     BOOLEAN,

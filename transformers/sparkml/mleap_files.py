@@ -6,14 +6,10 @@ reader would do with it: the bundle is read in memory and nothing is extracted.
 
 from __future__ import annotations
 
-import posixpath
-import zipfile
 from pathlib import Path
 
-from inferpipe.serving.errors import ArtifactError
-
-#: A bundle zip larger than this (uncompressed) is refused: no bundle needs it.
-MAX_UNCOMPRESSED_BYTES = 1 << 30
+from inferpipe.protocol.archives import read_zip
+from inferpipe.protocol.errors import ArtifactError
 
 
 class BundleFiles:
@@ -39,27 +35,8 @@ class BundleFiles:
         return (self._directory / relative).read_bytes()
 
 
-def _safe_name(name: str, source: str) -> str:
-    normal = posixpath.normpath(name.replace("\\", "/"))
-    if name.startswith(("/", "\\")) or normal == ".." or normal.startswith("../") or ":" in normal:
-        raise ArtifactError(f"{source}: zip entry {name!r} would escape the bundle; refused")
-    return normal
-
-
 def open_zip(path: Path) -> BundleFiles:
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise ArtifactError(f"{path} is not a zip file: {exc}") from exc
-    files: dict[str, bytes] = {}
-    with archive:
-        total = sum(info.file_size for info in archive.infolist())
-        if total > MAX_UNCOMPRESSED_BYTES:
-            raise ArtifactError(f"{path} unpacks to {total} bytes; refused")
-        for info in archive.infolist():
-            name = _safe_name(info.filename, str(path))
-            if not info.is_dir():
-                files[name] = archive.read(info)
+    files = read_zip(path, "bundle")
     prefix = _common_prefix(files)
     if prefix:
         files = {name[len(prefix) :]: data for name, data in files.items()}

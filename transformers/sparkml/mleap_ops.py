@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from inferpipe.serving.errors import ArtifactError
+from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml import ops_categorical as cat
 from inferpipe.transformers.sparkml import ops_linear as lin
 from inferpipe.transformers.sparkml import ops_numeric as num
@@ -16,10 +16,8 @@ from inferpipe.transformers.sparkml import ops_text as text
 from inferpipe.transformers.sparkml import ops_trees as trees
 from inferpipe.transformers.sparkml import ops_vector as vec
 from inferpipe.transformers.sparkml._params import splits_of, to_float
+from inferpipe.transformers.sparkml.mleap_node import Node, child_node
 from inferpipe.transformers.sparkml.op import Op
-
-if TYPE_CHECKING:
-    from inferpipe.transformers.sparkml.mleap_bundle import Node
 
 
 def _io(node: Node) -> dict[str, Any]:
@@ -166,8 +164,6 @@ def _tree_model(kind: str, classifier: bool) -> Callable[[Node], Op]:
     leaf_stats = kind in ("decision_tree_classification", "random_forest_classification")
 
     def build(node: Node) -> Op:
-        from inferpipe.transformers.sparkml.mleap_bundle import child_node
-
         if kind.startswith("decision_tree"):
             forest = [read_tree(node, leaf_stats)]
             weights = np.ones(1)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from inferpipe.serving.errors import ArtifactError
+from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml import mleap_models
 from inferpipe.transformers.sparkml import ops_categorical as cat
 from inferpipe.transformers.sparkml import ops_linear as lin

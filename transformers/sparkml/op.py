@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inferpipe.serving.errors import SchemaMismatch
+from inferpipe.protocol.errors import SchemaMismatch
 from inferpipe.transformers.sparkml.columns import Column, Frame
 
 

@@ -10,27 +10,19 @@ https://github.com/aws/sagemaker-sparkml-serving-container#request-structure
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Any
 
-from inferpipe.serving import media
-from inferpipe.serving.errors import ArtifactError, EmptyBody, MalformedPayload, SchemaMismatch
-from inferpipe.serving.media import MediaRange
+from inferpipe.protocol.errors import ArtifactError, EmptyBody, SchemaMismatch
+from inferpipe.protocol.media import MediaRange
 from inferpipe.serving.schema import Schema, parse_schema
+from inferpipe.serving.wire import read_csv_rows, read_json, read_json_lines, read_text
 from inferpipe.transformers.sparkml.columns import Frame
 from inferpipe.transformers.sparkml.convert import column_from_values
 
 ROW_KEYS = ("data", "instances")
 
-
-def _text(body: bytes, content_type: MediaRange) -> str:
-    charset = content_type.params.get("charset", "utf-8")
-    try:
-        return body.decode(charset)
-    except (LookupError, UnicodeDecodeError) as exc:
-        raise MalformedPayload(f"the body is not valid {charset}: {exc}") from None
+#: A decoded request: its records, and the schema that typed them.
+Decoded = tuple[Frame, Schema]
 
 
 def _is_row(candidate: Any, schema: Schema) -> bool:
@@ -87,59 +79,44 @@ def _need(schema: Schema | None) -> Schema:
     return schema
 
 
-def _csv_rows(text: str, schema: Schema) -> list[Any]:
+def decode_csv(body: bytes, content_type: MediaRange, configured: Schema | None) -> Decoded:
+    """Header-less rows in schema order; strings are kept as sent (numbers may carry
+    spaces, which numpy's parse ignores)."""
+    schema = _need(configured)
     structs = [c.name for c in schema.input if c.struct != "basic"]
     if structs:
         raise SchemaMismatch(
             f"columns {structs} are vectors or arrays, which CSV cannot carry; send "
             "application/json or application/jsonlines"
         )
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        # Strings are kept as sent; numbers may carry spaces (numpy's parse ignores them).
-        rows = [row for row in reader if row]
-    except csv.Error as exc:
-        raise MalformedPayload(f"CSV line {reader.line_num}: {exc}") from None
-    return rows
+    rows: list[Any] = read_csv_rows(read_text(body, content_type))
+    return frame_from_rows(rows, schema), schema
 
 
-def _json_document(text: str, where: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MalformedPayload(f"{where}: invalid JSON at column {exc.colno}: {exc.msg}") from None
+def decode_json(body: bytes, content_type: MediaRange, configured: Schema | None) -> Decoded:
+    """`{"schema": ..., "data": row-or-rows}` (the payload's schema wins), `{"instances":
+    [...]}`, or a bare row or list of rows."""
+    document = read_json(read_text(body, content_type))
+    schema = configured
+    if isinstance(document, dict) and isinstance(document.get("schema"), dict):
+        try:
+            schema = parse_schema(document["schema"], "the payload's schema")
+        except ArtifactError as exc:
+            raise SchemaMismatch(exc.message) from None
+    schema = _need(schema)
+    if isinstance(document, dict):
+        key = next((k for k in ROW_KEYS if k in document), None)
+        if key is None:
+            raise SchemaMismatch("the JSON body has no 'data' (or 'instances') field")
+        return frame_from_rows(_rows_of(document[key], schema), schema), schema
+    return frame_from_rows(_rows_of(document, schema), schema), schema
 
 
-def decode_request(
-    body: bytes, content_type: MediaRange, configured: Schema | None
-) -> tuple[Frame, Schema]:
-    """The request's records as a frame, with the schema that typed them."""
-    text = _text(body, content_type)
-    if content_type.type == media.CSV:
-        schema = _need(configured)
-        return frame_from_rows(_csv_rows(text, schema), schema), schema
-    if content_type.type == media.JSON:
-        document = _json_document(text, "the body")
-        schema = configured
-        if isinstance(document, dict) and isinstance(document.get("schema"), dict):
-            try:
-                schema = parse_schema(document["schema"], "the payload's schema")
-            except ArtifactError as exc:
-                raise SchemaMismatch(exc.message) from None
-        schema = _need(schema)
-        if isinstance(document, dict):
-            key = next((k for k in ROW_KEYS if k in document), None)
-            if key is None:
-                raise SchemaMismatch("the JSON body has no 'data' (or 'instances') field")
-            return frame_from_rows(_rows_of(document[key], schema), schema), schema
-        return frame_from_rows(_rows_of(document, schema), schema), schema
+def decode_jsonlines(body: bytes, content_type: MediaRange, configured: Schema | None) -> Decoded:
+    """One `{"data": row}`, row list or object per line."""
     schema = _need(configured)
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        record = _json_document(line, f"line {number}")
-        if isinstance(record, dict) and "data" in record:
-            record = record["data"]
-        rows.append(record)
+    rows = [
+        record["data"] if isinstance(record, dict) and "data" in record else record
+        for record in read_json_lines(read_text(body, content_type))
+    ]
     return frame_from_rows(rows, schema), schema

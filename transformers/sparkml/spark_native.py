@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from inferpipe.serving.errors import ArtifactError
+from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml import ops_categorical as cat
 from inferpipe.transformers.sparkml import ops_linear as lin
 from inferpipe.transformers.sparkml import ops_numeric as num

@@ -11,19 +11,35 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from inferpipe.serving import media
-from inferpipe.serving.errors import ArtifactError, SchemaMismatch
+from inferpipe.protocol import media
+from inferpipe.protocol.errors import ArtifactError, SchemaMismatch
+from inferpipe.serving.codecs import CodecRegistry
 from inferpipe.serving.schema import Schema, load_schema_text, read_schema_file
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage
+from inferpipe.transformers.sparkml import payload, response
 from inferpipe.transformers.sparkml.artifact import load_model
 from inferpipe.transformers.sparkml.columns import Frame
 from inferpipe.transformers.sparkml.convert import python_values
 from inferpipe.transformers.sparkml.op import Op, Pipeline, columns_needed
-from inferpipe.transformers.sparkml.payload import decode_request
-from inferpipe.transformers.sparkml.response import encode_records
+from inferpipe.transformers.sparkml.response import SparkOutput
 
 logger = logging.getLogger(__name__)
+
+#: AWS's SparkML container formats, registered over the shared readers and writers.
+SPARKML_CODECS: CodecRegistry[payload.Decoded, SparkOutput] = CodecRegistry(
+    {
+        media.CSV: payload.decode_csv,
+        media.JSON: payload.decode_json,
+        media.JSONLINES: payload.decode_jsonlines,
+    },
+    {
+        media.CSV: response.encode_csv,
+        media.JSONLINES: response.encode_jsonlines,
+        media.JSONLINES_TEXT: response.encode_jsonlines_text,
+        media.JSON: response.encode_json,
+    },
+)
 
 
 def last_output(root: Op) -> str:
@@ -39,8 +55,8 @@ class SparkMLStage(Stage):
     """Decode AWS-format records, run the op pipeline, encode the output column."""
 
     kind = "sparkml"
-    accepts = (media.CSV, media.JSON, media.JSONLINES)
-    emits = (media.CSV, media.JSONLINES, media.JSONLINES_TEXT, media.JSON)
+    accepts = SPARKML_CODECS.decodable
+    emits = SPARKML_CODECS.encodable
 
     def load(self, model_dir: Path, settings: ServingSettings) -> None:
         super().load(model_dir, settings)
@@ -83,9 +99,9 @@ class SparkMLStage(Stage):
         return schema.output.name if schema.output else last_output(self.pipeline)
 
     def invoke(self, request: InvocationRequest) -> InvocationResponse:
-        frame, schema = decode_request(request.body, request.content_type, self.schema)
+        frame, schema = SPARKML_CODECS.decode(request.body, request.content_type, self.schema)
         result = self.run(frame)
         name = self.output_name(schema)
         output = result.get(name, "the response (schema output)")
-        body = encode_records(python_values(output), name, request.accept)
+        body = SPARKML_CODECS.encode(SparkOutput(python_values(output), name), request.accept)
         return InvocationResponse(body, media.bare_type(request.accept))

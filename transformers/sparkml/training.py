@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from inferpipe.serving.errors import ConfigError
+from inferpipe.protocol.errors import ConfigError
 from inferpipe.transformers.sparkml.columns import Frame
 from inferpipe.transformers.sparkml.convert import column_from_values
 from inferpipe.transformers.sparkml.mleap_writer import write_bundle

@@ -166,7 +166,7 @@ class FailingSageMaker:
 
 def test_failed_endpoint_reports_the_reason_and_the_log_group() -> None:
     from inferpipe.pipeline_spec.deploy import wait_in_service
-    from inferpipe.serving.errors import DeployError
+    from inferpipe.pipeline_spec.errors import DeployError
 
     progress: list[str] = []
     with pytest.raises(DeployError) as raised:
@@ -290,7 +290,7 @@ def test_update_deregisters_running_variants_switches_and_removes_what_it_replac
 
 def test_a_rolled_back_update_is_reported_and_nothing_is_removed(tmp_path: Path) -> None:
     from inferpipe.pipeline_spec.deploy import deploy_spec
-    from inferpipe.serving.errors import DeployError
+    from inferpipe.pipeline_spec.errors import DeployError
 
     sagemaker = UpdatingSageMaker("abalone-old", roll_back=True)
     with pytest.raises(DeployError, match="rolled back to abalone-old"):

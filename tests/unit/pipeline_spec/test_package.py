@@ -13,11 +13,11 @@ import pytest
 import yaml
 from inferpipe_testing.aws import DUMMY_CREDENTIALS, moto_server
 
+from inferpipe.pipeline_spec.errors import SpecError
 from inferpipe.pipeline_spec.loader import parse_spec
 from inferpipe.pipeline_spec.package import build_tarball, package_spec, upload_artifacts
 from inferpipe.pipeline_spec.render_aws import render_create_model
 from inferpipe.pipeline_spec.validation import find_issues
-from inferpipe.serving.errors import SpecError
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "abalone" / "spec.yaml").read_text())

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
+from inferpipe.pipeline_spec.errors import SpecError
 from inferpipe.pipeline_spec.loader import check_deployable, load_spec, parse_spec
 from inferpipe.pipeline_spec.render_aws import render_create_model
 from inferpipe.pipeline_spec.resolve import resolve_containers
-from inferpipe.serving.errors import SpecError
 
 ROOT = Path(__file__).resolve().parents[3]
 BASE: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "abalone" / "spec.yaml").read_text())

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from inferpipe_testing.bad_requests import BAD_REQUESTS, GOOD_ROW
 from inferpipe_testing.data import make_mixed_rows, read_oracle_frame, rows_to_csv
 
+from inferpipe.protocol.errors import ConfigError
 from inferpipe.serving import create_app
-from inferpipe.serving.errors import ConfigError
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
 from inferpipe.serving.stage_loader import load_stage

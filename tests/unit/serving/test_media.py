@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from inferpipe.serving import media
-from inferpipe.serving.errors import NotAcceptable, UnsupportedMediaType
+from inferpipe.protocol import media
+from inferpipe.protocol.errors import NotAcceptable, UnsupportedMediaType
 
 TABULAR = (media.CSV, media.JSON, media.JSONLINES, media.NPY)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from inferpipe.serving.errors import ConfigError
+from inferpipe.protocol.errors import ConfigError
 from inferpipe.serving.settings import ServingSettings
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from inferpipe.serving.errors import ArtifactError, ConfigError
+from inferpipe.protocol.errors import ArtifactError, ConfigError
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage_loader import detect_kind, load_stage, resolve_stage_class
 

@@ -8,8 +8,9 @@ import joblib
 import pandas as pd
 import pytest
 
-from inferpipe.serving import codecs, media
-from inferpipe.serving.errors import ArtifactError, SchemaMismatch
+from inferpipe.protocol import media
+from inferpipe.protocol.errors import ArtifactError, SchemaMismatch
+from inferpipe.serving import codecs
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.transformers.postprocess import PostprocessStage
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from inferpipe.protocol.errors import ArtifactError
 from inferpipe.serving import create_app
-from inferpipe.serving.errors import ArtifactError
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage_loader import load_stage
 

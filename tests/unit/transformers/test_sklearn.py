@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inferpipe.serving.errors import ArtifactError, ConfigError, SchemaMismatch
+from inferpipe.protocol.errors import ArtifactError, ConfigError, SchemaMismatch
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.transformers.sklearn import SklearnStage
 

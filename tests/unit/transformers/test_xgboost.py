@@ -8,8 +8,8 @@ import pytest
 import xgboost
 from flask.testing import FlaskClient
 
+from inferpipe.protocol.errors import ArtifactError
 from inferpipe.serving import create_app
-from inferpipe.serving.errors import ArtifactError
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.transformers.xgboost import XGBoostStage, load_booster
 

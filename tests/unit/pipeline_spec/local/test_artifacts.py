@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from inferpipe.pipeline_spec.errors import SpecError
 from inferpipe.pipeline_spec.local.artifacts import prepare_model_dir, safe_extract
-from inferpipe.serving.errors import SpecError
 
 
 def tarball_with(path: Path, name: str, link: bool = False) -> Path:

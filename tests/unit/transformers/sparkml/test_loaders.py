@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inferpipe.serving.errors import ArtifactError
+from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml.artifact import load_model
 from inferpipe.transformers.sparkml.spark_native import load_stage_dir
 

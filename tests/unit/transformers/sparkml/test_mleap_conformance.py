@@ -15,8 +15,8 @@ from inferpipe_testing.mleap_oracle import MleapOracle, leap_frame
 from inferpipe_testing.spark import mismatches, our_values
 from inferpipe_testing.titanic import AWS_SPARKML, TITANIC_SCHEMA, unpack_titanic
 
+from inferpipe.protocol.errors import ArtifactError
 from inferpipe.serving.app import create_app
-from inferpipe.serving.errors import ArtifactError
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.transformers.sparkml.artifact import load_model
 from inferpipe.transformers.sparkml.columns import Frame

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inferpipe.serving.errors import ArtifactError
+from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml.artifact import load_model
 from inferpipe.transformers.sparkml.columns import Frame, vector_column
 from inferpipe.transformers.sparkml.convert import python_values

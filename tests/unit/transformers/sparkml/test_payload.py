@@ -1,4 +1,4 @@
-"""AWS SparkML request shapes in, AWS response formats out (payload.py, response.py)."""
+"""AWS SparkML request shapes in, AWS response formats out (the sparkml codec variant)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from inferpipe.serving import media
-from inferpipe.serving.errors import SchemaMismatch
-from inferpipe.serving.media import parse_media_type
+from inferpipe.protocol import media
+from inferpipe.protocol.errors import SchemaMismatch
+from inferpipe.protocol.media import parse_media_type
 from inferpipe.serving.schema import parse_schema
 from inferpipe.transformers.sparkml.convert import python_values
-from inferpipe.transformers.sparkml.payload import decode_request
-from inferpipe.transformers.sparkml.response import encode_records
+from inferpipe.transformers.sparkml.response import SparkOutput
+from inferpipe.transformers.sparkml.stage import SPARKML_CODECS
 
 SCHEMA = parse_schema(
     {
@@ -31,7 +31,11 @@ BASIC = parse_schema(
 
 
 def _decode(body: str, content_type: str, schema=SCHEMA):  # type: ignore[no-untyped-def]
-    return decode_request(body.encode(), parse_media_type(content_type), schema)
+    return SPARKML_CODECS.decode(body.encode(), parse_media_type(content_type), schema)
+
+
+def encode_records(values: list[object], name: str, media_type: str) -> bytes:
+    return SPARKML_CODECS.encode(SparkOutput(values, name), media_type)
 
 
 def test_json_data_that_is_one_row_is_one_record() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from inferpipe.serving.errors import NotAcceptable, UnsupportedMediaType
+from inferpipe.protocol.errors import NotAcceptable, UnsupportedMediaType
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -102,18 +102,29 @@ def parse_content_type(header: str | None, accepted: tuple[str, ...]) -> MediaRa
     return media
 
 
+def _parse_ranges(header: str | None) -> list[MediaRange]:
+    """Every range of an Accept header, in the order sent (q=0 ranges included)."""
+    if header is None:
+        return []
+    return [parse_media_type(part) for part in header.split(",") if part.strip()]
+
+
 def parse_accept(header: str) -> list[MediaRange]:
     """Parse an Accept header into ranges, highest q first (stable for equal q)."""
-    ranges = [parse_media_type(part) for part in header.split(",") if part.strip()]
+    return _by_preference(_parse_ranges(header))
+
+
+def _by_preference(ranges: list[MediaRange]) -> list[MediaRange]:
     return sorted((r for r in ranges if r.q > 0), key=lambda r: -r.q)
+
+
+def _unspecified(ranges: list[MediaRange]) -> bool:
+    return all(r.type == ANY and r.q > 0 for r in ranges)
 
 
 def is_unspecified_accept(header: str | None) -> bool:
     """True when Accept is absent or only `*/*`, as intermediate pipeline hops see it."""
-    if header is None or not header.strip():
-        return True
-    ranges = [parse_media_type(part) for part in header.split(",") if part.strip()]
-    return all(r.type == ANY and r.q > 0 for r in ranges)
+    return _unspecified(_parse_ranges(header))
 
 
 def negotiate_accept(header: str | None, emitted: tuple[str, ...], default: str) -> str:
@@ -121,11 +132,12 @@ def negotiate_accept(header: str | None, emitted: tuple[str, ...], default: str)
 
     An absent or `*/*` Accept falls back to `default` (SageMaker's
     SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT); anything else with no match is a 406.
+    The header is parsed once.
     """
-    if is_unspecified_accept(header):
+    ranges = _parse_ranges(header)
+    if _unspecified(ranges):
         return default
-    assert header is not None
-    for media_range in parse_accept(header):
+    for media_range in _by_preference(ranges):
         if media_range.type == ANY:
             return default
         if ANY in emitted and "*" not in media_range.type:

@@ -12,10 +12,11 @@
     ├── StageFailed                500 stage-failed
     ├── NotReady                   503 not-ready
     ├── Timeout                    504 timeout
-    ├── ConfigError                (start-up) bad environment or settings
-    │   └── ArtifactError          (start-up) a model artifact cannot be loaded
-    ├── SpecError                  (CLI) a spec or CLI usage is wrong
-    └── DeployError                (CLI) talking to AWS or Docker failed
+    └── ConfigError                (start-up) bad environment or settings
+        └── ArtifactError          (start-up) a model artifact cannot be loaded
+            └── UnsafeArchive      an archive entry would escape, or is a link/device
+
+The spec side adds `SpecError` and `DeployError` (`inferpipe.pipeline_spec.errors`).
 
 Containers answer these as JSON `{"error": code, "message": ..., "stage": ...}`.
 User hooks may raise `BadInput` (or any class here) to answer with its status.
@@ -108,17 +109,10 @@ class ArtifactError(ConfigError):
     code = "artifact-error"
 
 
-class SpecError(InferpipeError):
-    """A pipeline spec, or a CLI invocation, is wrong; the CLI exits 2."""
+class UnsafeArchive(ArtifactError):
+    """An archive holds an entry that would land outside its destination, or a link."""
 
-    status = 400
-    code = "spec-error"
-
-
-class DeployError(InferpipeError):
-    """An external system (AWS, Docker, a registry) refused or failed."""
-
-    code = "deploy-error"
+    code = "unsafe-archive"
 
 
 def status_of(exc: BaseException) -> int | None:

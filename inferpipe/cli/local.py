@@ -1,0 +1,118 @@
+"""`inferpipe local …`: run a spec's pipeline on this machine behind InvokeEndpoint."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from inferpipe.cli._common import EXIT_OK, SubParsers, progress
+
+
+def run_local_up(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+    from inferpipe.pipeline_spec.local.session import bring_up, run_until_signal
+
+    spec = load_spec(args.spec)
+    deployment, front = bring_up(
+        spec,
+        args.spec.resolve().parent,
+        args.engine,
+        args.port,
+        args.state_dir,
+        progress,
+        seed=args.seed,
+    )
+    run_until_signal(spec, deployment, front, args.state_dir, progress)
+    return EXIT_OK
+
+
+def _endpoint_name(args: argparse.Namespace) -> str:
+    from inferpipe.pipeline_spec.loader import load_spec
+
+    return load_spec(args.spec).endpoint
+
+
+def run_local_down(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.local.session import bring_down
+
+    bring_down(args.state_dir, _endpoint_name(args))
+    print("stopped")
+    return EXIT_OK
+
+
+def run_local_status(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.local.session import describe_status
+
+    print("\n".join(describe_status(args.state_dir, _endpoint_name(args))))
+    return EXIT_OK
+
+
+def run_local_logs(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.local.session import read_logs
+
+    print(read_logs(args.state_dir, _endpoint_name(args), args.container, args.lines))
+    return EXIT_OK
+
+
+def run_local_transform(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+    from inferpipe.pipeline_spec.local.batch import transform_locally
+    from inferpipe.pipeline_spec.local.engines import choose_engine
+
+    summary = transform_locally(
+        load_spec(args.spec),
+        args.spec.resolve().parent,
+        choose_engine(args.engine),
+        args.state_dir,
+        args.input,
+        args.output,
+        progress,
+    )
+    print(
+        f"{summary.files} file(s), {summary.records} record(s) in {summary.requests} "
+        f"request(s) -> {args.output}"
+    )
+    return EXIT_OK
+
+
+def add_commands(commands: SubParsers) -> None:
+    """`local up|transform|down|status|logs`."""
+    local = commands.add_parser(
+        "local",
+        help="run a spec's pipeline on this machine behind the InvokeEndpoint API",
+        description="Run every container of a spec locally (Docker or processes) behind "
+        "SageMaker Runtime's InvokeEndpoint API, with SageMaker's header flow.",
+    )
+    local_commands = local.add_subparsers(dest="local_command", metavar="SUBCOMMAND", required=True)
+
+    def sub(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = local_commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("spec", type=Path)
+        command.add_argument(
+            "--state-dir",
+            type=Path,
+            default=Path(".inferpipe/local"),
+            help="where model dirs, logs and the state file live",
+        )
+        return command
+
+    up = sub("up", "start the endpoint in the foreground (Ctrl-C or `local down` stops it)")
+    up.add_argument(
+        "--engine",
+        choices=("process", "docker"),
+        help="default: docker when an engine answers, else process",
+    )
+    up.add_argument("--port", type=int, default=8080, help="front port (default 8080)")
+    up.add_argument("--seed", type=int, default=0, help="seed of the weighted variant choice")
+    up.set_defaults(run=run_local_up)
+    transform = sub("transform", "run the spec's batch transform over local files")
+    transform.add_argument("--input", type=Path, required=True, help="input directory")
+    transform.add_argument("--output", type=Path, required=True, help="output directory")
+    transform.add_argument("--engine", choices=("process", "docker"))
+    transform.set_defaults(run=run_local_transform)
+    sub("down", "stop a running local endpoint").set_defaults(run=run_local_down)
+    sub("status", "show the endpoint and each container").set_defaults(run=run_local_status)
+    logs = sub("logs", "print the containers' logs")
+    logs.add_argument("--container", help="only this container (name or model/name)")
+    logs.add_argument("--lines", type=int, default=50)
+    logs.set_defaults(run=run_local_logs)

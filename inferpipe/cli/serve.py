@@ -1,0 +1,101 @@
+"""`inferpipe serve` and `inferpipe check-container`: the runtime and its contract suite."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from inferpipe.cli._common import SubParsers, key_value
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from inferpipe.serving.server import serve
+    from inferpipe.serving.settings import ServingSettings
+
+    settings = ServingSettings.from_environ(
+        os.environ,
+        model_dir=args.model_dir,
+        port=args.port,
+        stage=args.stage,
+        workers=args.workers,
+    )
+    return serve(settings)
+
+
+def run_check_container(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.contract.runner import run_contract_checks
+
+    return run_contract_checks(
+        image=args.image,
+        model_dir=args.model_dir,
+        sample=args.sample,
+        content_type=args.content_type,
+        output_format=args.format,
+        environment=dict(args.env or []),
+        start_timeout=args.start_timeout,
+    )
+
+
+def add_commands(commands: SubParsers) -> None:
+    """`serve` and `check-container`."""
+    serve = commands.add_parser(
+        "serve",
+        help="serve a model dir with the container runtime (what images run)",
+        description="Serve one stage over the SageMaker /ping + /invocations contract. "
+        "Settings come from SAGEMAKER_* / INFERPIPE_* variables; options win.",
+    )
+    serve.add_argument(
+        "--model-dir",
+        type=Path,
+        help="unpacked artifact [env INFERPIPE_MODEL_DIR, default /opt/ml/model]",
+    )
+    serve.add_argument("--port", type=int, help="port [env SAGEMAKER_BIND_TO_PORT, default 8080]")
+    serve.add_argument(
+        "--stage", help="kind or module:attr [env INFERPIPE_STAGE, default: detected]"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes [env SAGEMAKER_MODEL_SERVER_WORKERS, default: CPUs]",
+    )
+    serve.set_defaults(run=run_serve)
+
+    check = commands.add_parser(
+        "check-container",
+        help="run the SageMaker container contract suite against an image",
+        description="Start IMAGE with `serve` on a model dir and check it against the "
+        "SageMaker container contract: port, label, /ping, content types, "
+        "Accept, error shapes, SIGTERM. Needs a Docker engine.",
+    )
+    check.add_argument("image", help="image to check, e.g. inferpipe-preprocess:latest")
+    check.add_argument(
+        "--model-dir",
+        type=Path,
+        required=True,
+        help="model artifact directory mounted at /opt/ml/model",
+    )
+    check.add_argument("--sample", type=Path, help="a request body the model accepts")
+    check.add_argument(
+        "--content-type", default="text/csv", help="media type of --sample (default text/csv)"
+    )
+    check.add_argument(
+        "--env",
+        type=key_value,
+        action="append",
+        metavar="KEY=VALUE",
+        help="extra container environment (repeatable)",
+    )
+    check.add_argument(
+        "--start-timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for /ping after the start (default 120)",
+    )
+    check.add_argument(
+        "--format",
+        choices=("table", "json", "junit"),
+        default="table",
+        help="report format on stdout (default table)",
+    )
+    check.set_defaults(run=run_check_container)

@@ -1,0 +1,86 @@
+"""`inferpipe spec …`: validate, render, print the schema of, and import pipeline specs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from inferpipe.cli._common import EXIT_OK, SubParsers
+
+
+def run_spec_validate(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+
+    spec = load_spec(args.spec)
+    variants = ", ".join(f"{v.name} ({v.weight:g})" for v in spec.variants)
+    print(
+        f"{args.spec}: valid: endpoint {spec.endpoint} in {spec.region}, "
+        f"{len(spec.models)} model(s), variants {variants}"
+    )
+    return EXIT_OK
+
+
+def run_spec_render(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+    from inferpipe.pipeline_spec.write import write_rendered
+
+    for path in write_rendered(load_spec(args.spec), args.out):
+        print(path)
+    return EXIT_OK
+
+
+def run_spec_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from inferpipe.pipeline_spec.model import PipelineSpec
+
+    print(json.dumps(PipelineSpec.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def run_spec_import(args: argparse.Namespace) -> int:
+    import yaml
+
+    from inferpipe.pipeline_spec.aws_clients import aws_client
+    from inferpipe.pipeline_spec.importer import import_endpoint
+
+    document = import_endpoint(
+        args.endpoint,
+        args.region,
+        aws_client("sagemaker", args.region),
+        aws_client("application-autoscaling", args.region),
+    )
+    print(yaml.safe_dump(document, sort_keys=False), end="")
+    return EXIT_OK
+
+
+def add_commands(commands: SubParsers) -> None:
+    """`spec validate|render|schema|import`."""
+    spec = commands.add_parser(
+        "spec",
+        help="validate, render or describe a pipeline spec",
+        description="Work with one YAML pipeline spec (see README).",
+    )
+    spec_commands = spec.add_subparsers(dest="spec_command", metavar="SUBCOMMAND", required=True)
+    validate = spec_commands.add_parser(
+        "validate", help="check a spec; every error names its field and the fix"
+    )
+    validate.add_argument("spec", type=Path)
+    validate.set_defaults(run=run_spec_validate)
+    render = spec_commands.add_parser(
+        "render",
+        help="write the boto3 requests (checked against botocore) and a CloudFormation template",
+    )
+    render.add_argument("spec", type=Path)
+    render.add_argument("--out", type=Path, required=True, help="output directory")
+    render.set_defaults(run=run_spec_render)
+    schema = spec_commands.add_parser(
+        "schema", help="print the spec's JSON Schema (for editor completion)"
+    )
+    schema.set_defaults(run=run_spec_schema)
+    imported = spec_commands.add_parser(
+        "import", help="write a spec (YAML, stdout) from a running endpoint"
+    )
+    imported.add_argument("endpoint")
+    imported.add_argument("--region", required=True)
+    imported.set_defaults(run=run_spec_import)

@@ -1,0 +1,102 @@
+"""The in-process chain transport: a pipeline's stages loaded in this process and
+called exactly as their containers would answer over HTTP.
+
+Each hop's `target` is its model dir and its `environment` the container's; stages are
+loaded by import string like the runtime loads them (`INFERPIPE_STAGE` or detection).
+Used by Spark batch scoring (`inferpipe batch`) and by fused containers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from inferpipe.protocol import media, names
+from inferpipe.protocol.chain import Hop, HopReply
+from inferpipe.protocol.errors import InferpipeError
+from inferpipe.serving.invocation import (
+    UNEXPECTED_FAILURE,
+    CaseBlindHeaders,
+    body_too_large,
+    check_default_accept,
+    error_answer,
+    read_invocation,
+    stage_timeout,
+)
+from inferpipe.serving.settings import ServingSettings
+from inferpipe.serving.stage import InvocationResponse, Stage
+from inferpipe.serving.stage_loader import load_stage
+
+logger = logging.getLogger(__name__)
+
+
+def hop_settings(hop: Hop) -> ServingSettings:
+    """The settings the hop's container would read from its environment."""
+    return ServingSettings.from_environ({**hop.environment, names.MODEL_DIR: hop.target})
+
+
+class InProcessTransport:
+    """Calls stages loaded in this process; a `Transport` for `run_chain`."""
+
+    def __init__(self, hops: Sequence[Hop], threads: int = 4) -> None:
+        self._stages: dict[str, tuple[Stage, ServingSettings]] = {}
+        for hop in hops:
+            settings = hop_settings(hop)
+            stage = load_stage(settings)
+            check_default_accept(stage, settings)
+            stage.warm_up()
+            self._stages[hop.target] = (stage, settings)
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="inferpipe-chain")
+
+    def stage(self, hop: Hop) -> Stage:
+        """The stage loaded for `hop`."""
+        return self._stages[hop.target][0]
+
+    def __call__(self, hop: Hop, body: bytes, headers: dict[str, str], timeout: float) -> HopReply:
+        stage, settings = self._stages[hop.target]
+        try:
+            response = self._invoke(stage, settings, body, headers, timeout)
+        except InferpipeError as error:
+            status, error_json = error_answer(error, stage.kind)
+            return HopReply(status, {names.CONTENT_TYPE: media.JSON}, error_json)
+        except TimeoutError:
+            raise
+        except Exception:
+            logger.error("unexpected failure in stage %s (%s)", stage.kind, hop.name, exc_info=True)
+            status, error_json = error_answer(UNEXPECTED_FAILURE, stage.kind)
+            return HopReply(status, {names.CONTENT_TYPE: media.JSON}, error_json)
+        return HopReply(
+            200, {names.CONTENT_TYPE: response.content_type, **response.headers}, response.body
+        )
+
+    def _invoke(
+        self,
+        stage: Stage,
+        settings: ServingSettings,
+        body: bytes,
+        headers: dict[str, str],
+        timeout: float,
+    ) -> InvocationResponse:
+        def read_body(limit: int) -> bytes:
+            if len(body) > limit:
+                raise body_too_large(len(body), limit)
+            return body
+
+        lookup = CaseBlindHeaders(headers)
+        request_id = lookup.get(names.INFERENCE_ID) or "in-process"
+        request = read_invocation(stage, settings, lookup, read_body, request_id)
+        future = self._executor.submit(stage.invoke, request)
+        try:
+            return future.result(timeout=min(timeout, settings.timeout))
+        except FutureTimeout:
+            # Whichever clock runs out first decides, as over HTTP: the caller's read
+            # timeout, or the container's own SAGEMAKER_MODEL_SERVER_TIMEOUT (a 504).
+            if timeout < settings.timeout:
+                raise TimeoutError(f"no answer within {timeout} s") from None
+            raise stage_timeout(settings) from None
+
+    def close(self) -> None:
+        """Let running calls finish and stop the pool."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
