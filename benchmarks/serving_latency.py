@@ -1,10 +1,13 @@
 """Benchmark: inferpipe's runtime against the hand-made Flask predictor, same model, same run.
 
-    python benchmarks/serving_latency.py [--requests 500]
+    python benchmarks/serving_latency.py [--requests 500] [--before DIR]
 
 Trains the abalone preprocessing pipeline, serves it both ways (one gunicorn worker
 each, on loopback), and prints one-row latency percentiles, 1,000-row request time,
-and the ratios inferpipe / baseline.
+and the ratios inferpipe / baseline. `--before DIR` also serves an older inferpipe
+installed into DIR (`pip install --no-deps --target DIR <old checkout>`; see
+`benchmarks/compare_revisions.sh`) and prints after / before: a serving-path change
+reports those numbers.
 """
 
 from __future__ import annotations
@@ -76,20 +79,35 @@ def measure(url: str, one_row: bytes, many_rows: bytes, count: int) -> dict[str,
     }
 
 
+def report(results: dict[str, dict[str, float]]) -> None:
+    """Medians of the rounds, and the ratios against the baseline (and the older build)."""
+    names = list(results)
+    header = f"{'metric (ms)':<14}" + "".join(f"{n:>12}" for n in names)
+    header += f"{'ours/base':>11}" + (f"{'after/before':>14}" if "before" in results else "")
+    print(header)
+    for metric in ("p50", "p99", "1000 rows"):
+        line = f"{metric:<14}" + "".join(f"{results[n][metric]:>12.2f}" for n in names)
+        line += f"{results['inferpipe'][metric] / results['baseline'][metric]:>11.2f}"
+        if "before" in results:
+            line += f"{results['inferpipe'][metric] / results['before'][metric]:>14.2f}"
+        print(line)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--before", type=Path, help="an older inferpipe installed here")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating measuring rounds")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="inferpipe-bench-"))
     model_dir = train(work)["preprocess"]
     rows = [",".join(line.split(",")[:8]) for line in DATA.read_text().splitlines()]
     one_row, many_rows = (rows[0] + "\n").encode(), ("\n".join(rows[:1000]) + "\n").encode()
-    ours_port, base_port = free_port(), free_port()
+    ours_port, base_port, before_port = free_port(), free_port(), free_port()
+    serve = [sys.executable, "-P", "-m", "inferpipe", "serve", "--model-dir", str(model_dir)]
+    one_worker = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
     servers = [
-        start(
-            [sys.executable, "-P", "-m", "inferpipe", "serve", "--model-dir", str(model_dir)],
-            {"SAGEMAKER_BIND_TO_PORT": str(ours_port), "SAGEMAKER_MODEL_SERVER_WORKERS": "1"},
-        ),
+        start(serve, {"SAGEMAKER_BIND_TO_PORT": str(ours_port), **one_worker}),
         start(
             [
                 sys.executable,
@@ -104,16 +122,25 @@ def main() -> int:
             {"BASELINE_MODEL_DIR": str(model_dir)},
         ),
     ]
+    ports = {"inferpipe": ours_port, "baseline": base_port}
+    if args.before:
+        before_env = {"SAGEMAKER_BIND_TO_PORT": str(before_port), **one_worker}
+        servers.append(start(serve, {**before_env, "PYTHONPATH": str(args.before.resolve())}))
+        ports["before"] = before_port
     try:
-        results = {}
-        for name, port in (("inferpipe", ours_port), ("baseline", base_port)):
-            url = f"http://127.0.0.1:{port}"
-            wait_ready(url)
-            results[name] = measure(url, one_row, many_rows, args.requests)
-        print(f"{'metric (ms)':<14}{'inferpipe':>12}{'baseline':>12}{'ratio':>8}")
-        for metric in ("p50", "p99", "1000 rows"):
-            ours, base = results["inferpipe"][metric], results["baseline"][metric]
-            print(f"{metric:<14}{ours:>12.2f}{base:>12.2f}{ours / base:>8.2f}")
+        for port in ports.values():
+            wait_ready(f"http://127.0.0.1:{port}")
+        # Alternate the servers round by round so that machine noise falls on all alike.
+        rounds: dict[str, list[dict[str, float]]] = {name: [] for name in ports}
+        for _ in range(args.rounds):
+            for name, port in ports.items():
+                url = f"http://127.0.0.1:{port}"
+                rounds[name].append(measure(url, one_row, many_rows, args.requests))
+        results = {
+            name: {m: statistics.median(r[m] for r in runs) for m in runs[0]}
+            for name, runs in rounds.items()
+        }
+        report(results)
     finally:
         for server in servers:
             server.send_signal(signal.SIGTERM)

@@ -54,10 +54,6 @@ def partition_domain(region: str) -> str:
     return "amazonaws.com"
 
 
-def builtin_versions(algorithm: str) -> list[str]:
-    return list(ALGORITHMS[algorithm][3]) if algorithm in ALGORITHMS else []
-
-
 def builtin_image_uri(algorithm: str, version: str, region: str) -> str:
     """The image URI of a built-in algorithm; raises ValueError naming what is known."""
     if algorithm not in ALGORITHMS:

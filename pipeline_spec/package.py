@@ -28,6 +28,7 @@ from inferpipe.pipeline_spec.resolve import (
     artifact_url,
     resolve_containers,
 )
+from inferpipe.protocol import names
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def package_spec(
         for original, container in zip(model.containers, resolved_containers, strict=True):
             if container.artifact is None or container.artifact.startswith("s3://"):
                 continue
-            program = container.environment.get("SAGEMAKER_PROGRAM", "inference.py")
+            program = container.environment.get(names.PROGRAM, names.DEFAULT_PROGRAM)
             tarball = build_tarball(
                 (spec_dir / container.artifact).resolve(),
                 out_dir / key / container.name / "model.tar.gz",

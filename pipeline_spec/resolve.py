@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from inferpipe.pipeline_spec import builtins
 from inferpipe.pipeline_spec.model import ContainerSpec, ModelSpec, PipelineSpec
-from inferpipe.protocol import media
+from inferpipe.protocol import media, names
 
-DEFAULT_ACCEPT_VAR = "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"
-SPARKML_SCHEMA_VAR = "SAGEMAKER_SPARKML_SCHEMA"
+DEFAULT_ACCEPT_VAR = names.DEFAULT_INVOCATIONS_ACCEPT
+SPARKML_SCHEMA_VAR = names.SPARKML_SCHEMA
 ENV_VALUE_LIMIT = 1024
 SCHEMA_FILE = "schema.json"
 

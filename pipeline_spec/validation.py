@@ -30,7 +30,7 @@ DEFAULT_BUCKET = re.compile(r"^s3://sagemaker-(?P<region>[a-z]{2}(-[a-z]+)+-\d)-
 Issue = tuple[str, str]
 
 
-def _containers(path: str, model: ModelSpec, resolved: list[ResolvedContainer]) -> Iterator[Issue]:
+def _containers(path: str, model: ModelSpec) -> Iterator[Issue]:
     count = len(model.containers)
     if count > MAX_CONTAINERS:
         yield (
@@ -246,7 +246,7 @@ def find_issues(spec: PipelineSpec) -> list[Issue]:
     for key, model in spec.models.items():
         path = f"models.{key}"
         resolved = resolve_containers(model, spec.region)
-        issues += _containers(path, model, resolved)
+        issues += _containers(path, model)
         issues += _images_and_artifacts(path, spec, resolved)
         issues += _environment(path, resolved)
         issues += _chain(path, model, resolved)

@@ -41,21 +41,21 @@ class InProcessTransport:
     """Calls stages loaded in this process; a `Transport` for `run_chain`."""
 
     def __init__(self, hops: Sequence[Hop], threads: int = 4) -> None:
-        self._stages: dict[str, tuple[Stage, ServingSettings]] = {}
+        self._stages: dict[Hop, tuple[Stage, ServingSettings]] = {}
         for hop in hops:
             settings = hop_settings(hop)
             stage = load_stage(settings)
             check_default_accept(stage, settings)
             stage.warm_up()
-            self._stages[hop.target] = (stage, settings)
+            self._stages[hop] = (stage, settings)
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="inferpipe-chain")
 
     def stage(self, hop: Hop) -> Stage:
         """The stage loaded for `hop`."""
-        return self._stages[hop.target][0]
+        return self._stages[hop][0]
 
     def __call__(self, hop: Hop, body: bytes, headers: dict[str, str], timeout: float) -> HopReply:
-        stage, settings = self._stages[hop.target]
+        stage, settings = self._stages[hop]
         try:
             response = self._invoke(stage, settings, body, headers, timeout)
         except InferpipeError as error:

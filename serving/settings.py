@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from inferpipe.protocol import names
 from inferpipe.protocol.errors import ConfigError
 from inferpipe.protocol.media import format_media_type, parse_media_type
 
@@ -100,61 +101,61 @@ class ServingSettings:
     model_dir: Path = field(
         default=Path(DEFAULT_MODEL_DIR),
         metadata={
-            "env": "INFERPIPE_MODEL_DIR",
+            "env": names.MODEL_DIR,
             "parse": lambda _n, v: Path(v),
             "doc": "where the unpacked model artifact lives",
         },
     )
     port: int = _env(
-        "SAGEMAKER_BIND_TO_PORT", _port, "port to listen on (pipelines set it)", DEFAULT_PORT
+        names.BIND_TO_PORT, _port, "port to listen on (pipelines set it)", DEFAULT_PORT
     )
     safe_port_range: tuple[int, int] | None = _env(
-        "SAGEMAKER_SAFE_PORT_RANGE", _port_range, "extra ports the container may use"
+        names.SAFE_PORT_RANGE, _port_range, "extra ports the container may use"
     )
     workers: int | None = _env(
-        "SAGEMAKER_MODEL_SERVER_WORKERS",
+        names.MODEL_SERVER_WORKERS,
         _positive_int,
         "gunicorn worker processes (default: CPU count)",
     )
-    threads: int = _env("INFERPIPE_WORKER_THREADS", _positive_int, "request threads per worker", 4)
+    threads: int = _env(names.WORKER_THREADS, _positive_int, "request threads per worker", 4)
     timeout: int = _env(
-        "SAGEMAKER_MODEL_SERVER_TIMEOUT", _positive_int, "seconds per request before a 504", 60
+        names.MODEL_SERVER_TIMEOUT, _positive_int, "seconds per request before a 504", 60
     )
     default_accept: str | None = _env(
-        "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT",
+        names.DEFAULT_INVOCATIONS_ACCEPT,
         _media_type,
         "response type when Accept is absent or */* (default: the request's type)",
     )
     log_level: int = _env(
-        "SAGEMAKER_CONTAINER_LOG_LEVEL", _log_level, "log level, a name or a number", logging.INFO
+        names.CONTAINER_LOG_LEVEL, _log_level, "log level, a name or a number", logging.INFO
     )
-    program: str = _env("SAGEMAKER_PROGRAM", _text, "user script under code/", "inference.py")
+    program: str = _env(names.PROGRAM, _text, "user script under code/", "inference.py")
     submit_directory: str | None = _env(
-        "SAGEMAKER_SUBMIT_DIRECTORY", _text, "directory of the user script, if not code/"
+        names.SUBMIT_DIRECTORY, _text, "directory of the user script, if not code/"
     )
     sparkml_schema: str | None = _env(
-        "SAGEMAKER_SPARKML_SCHEMA", _text, "input/output schema JSON for the sparkml stage"
+        names.SPARKML_SCHEMA, _text, "input/output schema JSON for the sparkml stage"
     )
-    batch: bool = _env("SAGEMAKER_BATCH", _boolean, "running inside a batch transform job", False)
+    batch: bool = _env(names.BATCH, _boolean, "running inside a batch transform job", False)
     max_payload_mb: int = _env(
-        "SAGEMAKER_MAX_PAYLOAD_IN_MB", _positive_int, "largest request body, in MB", 6
+        names.MAX_PAYLOAD_IN_MB, _positive_int, "largest request body, in MB", 6
     )
     batch_strategy: str = _env(
-        "SAGEMAKER_BATCH_STRATEGY", _batch_strategy, "MULTI_RECORD or SINGLE_RECORD", "MULTI_RECORD"
+        names.BATCH_STRATEGY, _batch_strategy, "MULTI_RECORD or SINGLE_RECORD", "MULTI_RECORD"
     )
     max_concurrent_transforms: int | None = _env(
-        "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS",
+        names.MAX_CONCURRENT_TRANSFORMS,
         _positive_int,
         "parallel batch requests (default: workers)",
     )
     stage: str | None = _env(
-        "INFERPIPE_STAGE", _text, "stage kind or module:attr (default: detected from model dir)"
+        names.STAGE, _text, "stage kind or module:attr (default: detected from model dir)"
     )
     sklearn_method: str | None = _env(
-        "INFERPIPE_SKLEARN_METHOD", _text, "transform, predict or predict_proba"
+        names.SKLEARN_METHOD, _text, "transform, predict or predict_proba"
     )
     install_requirements: bool = _env(
-        "INFERPIPE_INSTALL_REQUIREMENTS",
+        names.INSTALL_REQUIREMENTS,
         _boolean,
         "pip-install code/requirements.txt at start",
         False,

@@ -23,6 +23,7 @@ from inferpipe.pipeline_spec.contract.report import RENDERERS
 from inferpipe.pipeline_spec.errors import SpecError
 from inferpipe.pipeline_spec.local.artifacts import prepare_model_dir
 from inferpipe.pipeline_spec.local.runner import free_port
+from inferpipe.protocol import names
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def check_image(
     results = [checks.check_label(config), checks.check_entrypoint(config)]
     port = free_port()
     name = f"inferpipe-check-{uuid.uuid4().hex[:10]}"
-    env = {**environment, "SAGEMAKER_BIND_TO_PORT": str(port)}
+    env = {**environment, names.BIND_TO_PORT: str(port)}
     args = [
         "run",
         "--detach",

@@ -83,3 +83,15 @@ def test_notebook_example_runs(
     code = block.split("```python", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md", "exec"), {})
     assert capsys.readouterr().out.strip() == "A"
+
+
+def test_error_table_lists_every_error_code() -> None:
+    import inferpipe.protocol.errors as errors
+
+    codes = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.InferpipeError)
+    } - {errors.InferpipeError.code}
+    table = README[README.index("### Errors") : README.index("### Settings")]
+    assert sorted(c for c in codes if f"`{c}`" not in table) == []

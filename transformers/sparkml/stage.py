@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from inferpipe.protocol import media
+from inferpipe.protocol import media, names
 from inferpipe.protocol.errors import ArtifactError, SchemaMismatch
 from inferpipe.serving.codecs import CodecRegistry
 from inferpipe.serving.schema import Schema, load_schema_text, read_schema_file
@@ -88,7 +88,7 @@ class SparkMLStage(Stage):
     @staticmethod
     def _configured_schema(model_dir: Path, settings: ServingSettings) -> Schema | None:
         if settings.sparkml_schema:
-            return load_schema_text(settings.sparkml_schema, "SAGEMAKER_SPARKML_SCHEMA")
+            return load_schema_text(settings.sparkml_schema, names.SPARKML_SCHEMA)
         return read_schema_file(model_dir)
 
     def run(self, frame: Frame) -> Frame:
