@@ -148,3 +148,26 @@ def negotiate_accept(header: str | None, emitted: tuple[str, ...], default: str)
     raise NotAcceptable(
         f"Accept {header!r} matches nothing this stage emits; ask for one of: {', '.join(emitted)}"
     )
+
+
+def negotiate_open_accept(header: str | None, known: tuple[str, ...], default: str) -> str:
+    """Pick the answer type of a stage that can emit anything (a user's script).
+
+    In q order, the first range that covers a `known` type wins (`unsupported/type,
+    text/csv` gives text/csv, as AWS's toolkit picks); when none does, the first concrete
+    type, which the user's own output_fn may speak; `*/*` or nothing gives `default`.
+    """
+    ranges = _parse_ranges(header)
+    if _unspecified(ranges):
+        return default
+    preferred = _by_preference(ranges)
+    for media_range in preferred:
+        if media_range.type == ANY:
+            return default
+        for candidate in known:
+            if _covers(media_range, candidate):
+                return candidate
+    concrete = [r for r in preferred if "*" not in r.type]
+    if concrete:
+        return format_media_type(concrete[0])
+    raise NotAcceptable(f"Accept {header!r} names no type; ask for one of: {', '.join(known)}")

@@ -131,7 +131,8 @@ def decode_jsonlines(body: bytes, content_type: MediaRange, schema: Schema | Non
 
 
 def decode_npy(body: bytes, content_type: MediaRange, schema: Schema | None) -> pd.DataFrame:
-    """Load an .npy array without pickle: 2-D is rows, 1-D is one record."""
+    """Load an .npy array without pickle: 2-D is rows; 1-D is one column (one value per
+    record, like a JSON list of scalars and like the toolkit's 1-D predictions)."""
     try:
         array = np.load(io.BytesIO(body), allow_pickle=False)
     except ValueError as exc:
@@ -145,7 +146,7 @@ def decode_npy(body: bytes, content_type: MediaRange, schema: Schema | None) -> 
         rows = [list(r) for r in array.reshape(-1).tolist()]
         return frame_from_rows(rows, schema, None if schema else names)
     if array.ndim == 1:
-        array = array.reshape(1, -1)
+        array = array.reshape(-1, 1)
     if array.ndim != 2:
         raise MalformedPayload(f"expected a 1-D or 2-D array, got shape {array.shape}")
     return frame_from_rows(array.tolist(), schema)
@@ -219,7 +220,10 @@ def encode_csv(frame: pd.DataFrame) -> bytes:
 
 
 def encode_npy(frame: pd.DataFrame) -> bytes:
+    """Rows as a 2-D array; a single column as a 1-D array (the inverse of decode_npy)."""
     array = frame.to_numpy()
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
     if array.dtype == object:
         try:
             array = array.astype(np.float64)

@@ -39,7 +39,7 @@ def gunicorn_options(settings: ServingSettings, stage: Stage) -> dict[str, Any]:
         logger.debug("worker pid=%d warmed up", worker.pid)
 
     return {
-        "bind": f"0.0.0.0:{settings.port}",
+        "bind": f"{settings.host}:{settings.port}",
         "workers": settings.worker_count,
         "worker_class": "gthread",
         "threads": settings.threads,

@@ -21,6 +21,8 @@ from inferpipe.protocol.media import format_media_type, parse_media_type
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
+#: Loopback unless told otherwise: a local `inferpipe serve` is not for the network.
+DEFAULT_HOST = "127.0.0.1"
 #: SageMaker kills a container 30 s after SIGTERM; drain well before that.
 GRACEFUL_TIMEOUT_SECONDS = 25
 MEGABYTE = 1024 * 1024
@@ -106,6 +108,7 @@ class ServingSettings:
             "doc": "where the unpacked model artifact lives",
         },
     )
+    host: str = _env(names.HOST, _text, "address to listen on (images set 0.0.0.0)", DEFAULT_HOST)
     port: int = _env(
         names.BIND_TO_PORT, _port, "port to listen on (pipelines set it)", DEFAULT_PORT
     )

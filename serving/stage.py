@@ -43,15 +43,8 @@ class InvocationResponse:
 def response_type(
     stage: Stage, settings: ServingSettings, content_type: str, accept_header: str | None
 ) -> str:
-    """The media type to answer with: Accept, else SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT,
-    else the request's own type when the stage emits it, else the stage's first."""
-    if settings.default_accept:
-        default = settings.default_accept
-    elif content_type in stage.emits or media.ANY in stage.emits:
-        default = content_type
-    else:
-        default = stage.emits[0]
-    return media.negotiate_accept(accept_header, stage.emits, default)
+    """The media type to answer with: the stage's pick from Accept, else its default."""
+    return stage.negotiate(accept_header, stage.default_response_type(settings, content_type))
 
 
 class Stage:
@@ -70,6 +63,19 @@ class Stage:
     def load(self, model_dir: Path, settings: ServingSettings) -> None:
         """Load the artifact from `model_dir`; raise ArtifactError when it is unusable."""
         self.model_dir = model_dir
+
+    def default_response_type(self, settings: ServingSettings, content_type: str) -> str:
+        """The answer type when Accept is absent or `*/*`: SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT,
+        else the request's own type when the stage emits it, else the stage's first."""
+        if settings.default_accept:
+            return settings.default_accept
+        if content_type in self.emits or media.ANY in self.emits:
+            return content_type
+        return self.emits[0]
+
+    def negotiate(self, accept_header: str | None, default: str) -> str:
+        """The first type of the Accept header this stage emits (406 when none)."""
+        return media.negotiate_accept(accept_header, self.emits, default)
 
     def warm_up(self) -> None:
         """Run once per worker after fork (threaded numeric code is safe here)."""

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import time
 from pathlib import Path
 
+from inferpipe.protocol import names
 from inferpipe.protocol.errors import ArtifactError, ConfigError, InferpipeError
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
@@ -53,15 +55,22 @@ def detect_kind(model_dir: Path, settings: ServingSettings) -> str:
     )
 
 
-def resolve_stage_class(name: str) -> type[Stage]:
-    """Import the Stage class a kind or `module:attr` string names."""
+def resolve_stage_class(name: str, search_dirs: tuple[Path, ...] = ()) -> type[Stage]:
+    """Import the Stage class a kind or `module:attr` string names.
+
+    A user's `module:attr` is looked up in `search_dirs` first (the model dir's `code/`,
+    then the model dir), so a stage shipped in the artifact works on every engine."""
     target = STAGE_KINDS.get(name, name)
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
         raise ConfigError(
-            f"INFERPIPE_STAGE={name!r} is neither a kind ({', '.join(STAGE_KINDS)}) "
+            f"{names.STAGE}={name!r} is neither a kind ({', '.join(STAGE_KINDS)}) "
             "nor a module:attr import string"
         )
+    if name not in STAGE_KINDS:
+        for folder in reversed(search_dirs):
+            if folder.is_dir() and str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -78,7 +87,7 @@ def load_stage(settings: ServingSettings) -> Stage:
     if not model_dir.is_dir():
         raise ArtifactError(f"model dir {model_dir} does not exist or is not a directory")
     name = settings.stage or detect_kind(model_dir, settings)
-    stage = resolve_stage_class(name)()
+    stage = resolve_stage_class(name, (model_dir / "code", model_dir))()
     started = time.perf_counter()
     try:
         stage.load(model_dir, settings)

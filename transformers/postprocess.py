@@ -42,6 +42,14 @@ def _score_labels(frame: pd.DataFrame, columns: list[Ref] | None, op: str) -> li
     return [column_label(frame, c, op) for c in columns] if columns else list(frame.columns)
 
 
+def _check_label_count(op: str, scores: np.ndarray, labels: list[Any] | None) -> None:
+    if labels is not None and len(labels) != scores.shape[1]:
+        raise SchemaMismatch(
+            f"{op}: records have {scores.shape[1]} score columns but the step names "
+            f"{len(labels)} labels"
+        )
+
+
 def op_name_columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """Name positional columns, e.g. the scores a model returned."""
     if len(names) != len(frame.columns):
@@ -75,6 +83,7 @@ def op_argmax(
 ) -> pd.DataFrame:
     """The best class per record, as its label (or index), optionally with its score."""
     scores = _numeric(frame, _score_labels(frame, columns, "argmax"), "argmax")
+    _check_label_count("argmax", scores, labels)
     best = scores.argmax(axis=1)
     result = frame.assign(**{output: np.asarray(labels, dtype=object)[best] if labels else best})
     if score_output:
@@ -92,6 +101,7 @@ def op_top_k(
 ) -> pd.DataFrame:
     """The k best classes per record, best first, as a label list and a score list."""
     scores = _numeric(frame, _score_labels(frame, columns, "top_k"), "top_k")
+    _check_label_count("top_k", scores, labels)
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     names = np.asarray(labels, dtype=object) if labels else None
     tops = [list(names[row]) if names is not None else row.tolist() for row in order]
@@ -169,6 +179,70 @@ def op_inverse_transform(
     return restored_frame
 
 
+def _step_problem(op: str, params: dict[str, Any], columns: list[Any] | None) -> str | None:
+    """What is wrong with one step given the columns it will see (None: unknown)."""
+    labels = params.get("labels")
+    if op == "threshold" and labels is not None and len(labels) != 2:
+        return f"needs 2 labels (below, at or above the value), got {len(labels)}"
+    if op == "bins" and len(params["labels"]) != len(params["edges"]) + 1:
+        return f"{len(params['edges'])} edges need {len(params['edges']) + 1} labels"
+    if op == "top_k" and (not isinstance(params["k"], int) or params["k"] < 1):
+        return f"k must be a positive integer, got {params['k']!r}"
+    refs = [params[key] for key in ("column",) if key in params]
+    refs += list(params.get("columns") or []) if op != "rename" else list(params["columns"])
+    if columns is not None:
+        for ref in refs:
+            if isinstance(ref, str) and ref not in columns:
+                return f"column {ref!r} is not among the columns it receives: {columns}"
+            if isinstance(ref, int) and not 0 <= ref < len(columns):
+                return f"column {ref} is out of range: records have {len(columns)} columns"
+    if op in ("argmax", "top_k") and labels is not None:
+        width = len(params["columns"]) if params.get("columns") else None
+        width = width if width is not None else (len(columns) if columns is not None else None)
+        if width is not None and width != len(labels):
+            return f"{width} score columns but {len(labels)} labels"
+    return None
+
+
+def _columns_after(op: str, params: dict[str, Any], columns: list[Any]) -> list[Any] | None:
+    """The columns a step leaves (None when it cannot be known before a request)."""
+    if op == "name_columns":
+        return list(params["names"])
+    if op == "select":
+        return [columns[c] if isinstance(c, int) else c for c in params["columns"]]
+    if op == "rename":
+        return [params["columns"].get(c, c) for c in columns]
+    if op == "inverse_transform":
+        return None if not params.get("output") else [*columns, params["output"]]
+    added = [params.get("output", OUTPUT_DEFAULTS.get(op))]
+    if op in ("argmax", "top_k"):
+        added.append(params.get("score_output", "scores" if op == "top_k" else None))
+    if op == "label_map" and not params.get("output"):
+        added = []
+    new = [a for a in added if a is not None and a not in columns]
+    return [*columns, *new]
+
+
+#: The output column a step writes when its `output` key is absent.
+OUTPUT_DEFAULTS = {"threshold": "label", "argmax": "label", "top_k": "labels", "bins": "band"}
+
+
+def check_columns(
+    steps: list[tuple[str, dict[str, Any]]], input_columns: list[str] | None, source: Path
+) -> None:
+    """Check label counts and column references at load, naming the step.
+
+    Columns are followed from `input_columns` through the steps while they are known;
+    without `input_columns`, only what a step says of itself is checked."""
+    columns: list[Any] | None = list(input_columns) if input_columns else None
+    for index, (op, params) in enumerate(steps):
+        problem = _step_problem(op, params, columns)
+        if problem:
+            raise ArtifactError(f"{source}: steps[{index}] ({op}): {problem}")
+        if columns is not None:
+            columns = _columns_after(op, params, columns)
+
+
 OPS: dict[str, Callable[..., pd.DataFrame]] = {
     "name_columns": op_name_columns,
     "threshold": op_threshold,
@@ -221,6 +295,7 @@ class PostprocessStage(Stage):
             raise ArtifactError(f"{source} needs a 'steps' list")
         self.input_columns: list[str] | None = document.get("input_columns")
         self.steps = [_check_step(i, s, source) for i, s in enumerate(document["steps"])]
+        check_columns(self.steps, self.input_columns, source)
         for op, params in self.steps:
             if op == "inverse_transform":
                 params["estimator"] = load_joblib(model_dir / params["artifact"])

@@ -4,7 +4,12 @@ Hooks: `model_fn(model_dir)`, `input_fn(body, content_type)`, `predict_fn(data, 
 `output_fn(prediction, accept)` — or `transform_fn(model, body, content_type, accept)`
 instead of the last three. Each may take one more argument, a context. Signatures
 are inspected once, at load. Text bodies (CSV, JSON, JSON Lines) reach `input_fn` as
-`str`, others as `bytes`; media types arrive bare, without parameters.
+`str`, others as `bytes`; media types arrive bare, without parameters. As in AWS's
+framework containers, the answer defaults to `application/json` (or
+SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT), the default output_fn encodes like their toolkit,
+and hooks may return a Flask or `worker.Response`. Scripts importing `sagemaker_inference`
+or `sagemaker_containers.beta.framework` get our stand-ins (`_compat/`) when the real
+package is absent.
 https://sagemaker.readthedocs.io/en/stable/frameworks/sklearn/using_sklearn.html
 """
 
@@ -22,8 +27,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pandas as pd
-
 from inferpipe.protocol import media
 from inferpipe.protocol.errors import (
     ArtifactError,
@@ -37,7 +40,12 @@ from inferpipe.serving.frames import has_named_columns
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage
 from inferpipe.transformers._joblib import load_joblib
-from inferpipe.transformers._tabular import frame_from_result
+from inferpipe.transformers._script_io import (
+    DEFAULT_OUTPUT_TYPES,
+    add_compat_modules,
+    default_output,
+    hook_result,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +140,18 @@ class ScriptStage(Stage):
     accepts = (media.ANY,)
     emits = (media.ANY,)
 
+    def default_response_type(self, settings: ServingSettings, content_type: str) -> str:
+        """SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT, else JSON, as AWS's framework containers."""
+        return settings.default_accept or media.JSON
+
+    def negotiate(self, accept_header: str | None, default: str) -> str:
+        return media.negotiate_open_accept(accept_header, DEFAULT_OUTPUT_TYPES, default)
+
     def load(self, model_dir: Path, settings: ServingSettings) -> None:
         super().load(model_dir, settings)
+        standing_in = add_compat_modules()
+        if standing_in:
+            logger.info("script: inferpipe's stand-ins answer imports of %s", standing_in)
         code_dir = model_dir / "code"
         if settings.submit_directory and Path(settings.submit_directory).is_dir():
             code_dir = Path(settings.submit_directory)
@@ -196,7 +214,8 @@ class ScriptStage(Stage):
             if status is None:
                 raise
             raise ClientError(str(exc), status) from exc
-        return _response(result, request.accept)
+        body, content_type = hook_result(result, request.accept)
+        return InvocationResponse(body, content_type)
 
     def _three_steps(
         self, context: ScriptContext, request: InvocationRequest, body: str | bytes
@@ -212,24 +231,4 @@ class ScriptStage(Stage):
             prediction = self.model.predict(data)
         if "output_fn" in self.hooks:
             return self.hooks["output_fn"](context, prediction, request.accept)
-        if isinstance(prediction, (bytes, str)):
-            return prediction
-        frame = (
-            prediction if isinstance(prediction, pd.DataFrame) else frame_from_result(prediction)
-        )
-        return codecs.encode(frame, request.accept)
-
-
-def _response(result: Any, accept: str) -> InvocationResponse:
-    """Accept `body` or `(body, content_type)` from a hook, as SageMaker's toolkit does."""
-    content_type = accept
-    if isinstance(result, tuple) and len(result) == 2:
-        result, content_type = result
-    if isinstance(result, str):
-        result = result.encode()
-    if not isinstance(result, (bytes, bytearray)):
-        raise TypeError(
-            f"the script returned {type(result).__name__}; output_fn/transform_fn "
-            "must return bytes or str (optionally with a content type)"
-        )
-    return InvocationResponse(bytes(result), media.parse_media_type(content_type).type)
+        return default_output(prediction, request.accept)

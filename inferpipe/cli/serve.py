@@ -16,6 +16,7 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = ServingSettings.from_environ(
         os.environ,
         model_dir=args.model_dir,
+        host=args.host,
         port=args.port,
         stage=args.stage,
         workers=args.workers,
@@ -49,6 +50,9 @@ def add_commands(commands: SubParsers) -> None:
         "--model-dir",
         type=Path,
         help="unpacked artifact [env INFERPIPE_MODEL_DIR, default /opt/ml/model]",
+    )
+    serve.add_argument(
+        "--host", help="address to listen on [env INFERPIPE_HOST, default 127.0.0.1]"
     )
     serve.add_argument("--port", type=int, help="port [env SAGEMAKER_BIND_TO_PORT, default 8080]")
     serve.add_argument(

@@ -74,7 +74,7 @@ def run_transform(
     files = sorted(p for p in input_dir.rglob("*") if p.is_file())
     if not files:
         raise DeployError(f"no input files under {input_dir}")
-    headers = {names.CONTENT_TYPE: job.content_type, names.TARGET_VARIANT: variant}
+    headers = {names.CONTENT_TYPE: job.content_type}
     if job.accept:
         headers[names.ACCEPT] = job.accept
     total = sum(len(list(payloads(p.read_bytes(), job))) for p in files)
@@ -82,7 +82,7 @@ def run_transform(
     for path in files:
         outputs = []
         for body, count in payloads(path.read_bytes(), job):
-            answer = endpoint.invoke(body, headers)
+            answer = endpoint.invoke(body, headers, variant_name=variant)
             if answer.status != 200:
                 raise DeployError(
                     f"transform of {path} failed at request {sent + 1}: "

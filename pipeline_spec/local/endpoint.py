@@ -58,6 +58,8 @@ class LocalVariant:
     weight: float
     mode: str
     hops: tuple[Hop, ...]
+    #: Internal (the batch transform's model): never chosen by weight or TargetVariant.
+    hidden: bool = False
 
 
 @dataclass
@@ -111,14 +113,15 @@ class LocalEndpoint:
         )
 
     def choose_variant(self, target: str | None) -> LocalVariant:
+        visible = {k: v for k, v in self.variants.items() if not v.hidden}
         if target:
-            if target not in self.variants:
+            if target not in visible:
                 raise validation_error(
                     f"Variant {target} not found for endpoint {self.name}; "
-                    f"variants: {', '.join(self.variants)}"
+                    f"variants: {', '.join(visible)}"
                 )
-            return self.variants[target]
-        live = [v for v in self.variants.values() if v.weight > 0]
+            return visible[target]
+        live = [v for v in visible.values() if v.weight > 0]
         total = sum(v.weight for v in live)
         pick = self.random.uniform(0, total)
         for variant in live:
@@ -184,8 +187,13 @@ class LocalEndpoint:
         }
         return Answer(200, out, result.body)
 
-    def invoke(self, body: bytes, headers: Mapping[str, str]) -> Answer:
-        """Handle one InvokeEndpoint call; never raises, errors come back as answers."""
+    def invoke(
+        self, body: bytes, headers: Mapping[str, str], variant_name: str | None = None
+    ) -> Answer:
+        """Handle one InvokeEndpoint call; never raises, errors come back as answers.
+
+        `variant_name` is for inferpipe's own callers (the local batch transform): it
+        picks any variant, hidden ones included, where clients use TargetVariant."""
         started = time.perf_counter()
         headers = {k.lower(): v for k, v in headers.items()}
         try:
@@ -195,7 +203,11 @@ class LocalEndpoint:
                     f"{MAX_PAYLOAD_BYTES}-byte limit",
                     status=413,
                 )
-            variant = self.choose_variant(headers.get(names.TARGET_VARIANT.lower()))
+            variant = (
+                self.variants[variant_name]
+                if variant_name
+                else self.choose_variant(headers.get(names.TARGET_VARIANT.lower()))
+            )
         except InvokeFailure as failure:
             return failure.answer()
         timer = HopTimer()

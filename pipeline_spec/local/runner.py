@@ -148,7 +148,11 @@ def start_local(
         job_model = spec.transform.model
         variants.append(
             LocalVariant(
-                TRANSFORM_VARIANT, 0.0, spec.models[job_model].execution_mode, hops[job_model]
+                TRANSFORM_VARIANT,
+                0.0,
+                spec.models[job_model].execution_mode,
+                hops[job_model],
+                hidden=True,
             )
         )
     endpoint = LocalEndpoint(spec.endpoint, spec.region, variants, send, seed)

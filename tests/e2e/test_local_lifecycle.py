@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import boto3
+import psutil
 import pytest
 import yaml
 from inferpipe_testing.aws import DUMMY_CREDENTIALS, moto_server
@@ -18,6 +19,7 @@ from inferpipe_testing.local import local_endpoint
 
 from inferpipe.pipeline_spec.errors import DeployError
 from inferpipe.pipeline_spec.loader import load_spec
+from inferpipe.pipeline_spec.local.engines import DockerRunning, ProcessRunning
 from inferpipe.pipeline_spec.local.session import bring_up
 from inferpipe.pipeline_spec.package import package_spec, upload_artifacts
 
@@ -115,3 +117,41 @@ def test_a_container_that_cannot_start_is_named_with_its_log(
         )
     assert "container abalone-v1/model exited during start" in raised.value.message
     assert "xgboost-model is not a model xgboost" in raised.value.message
+
+
+def _listening_addresses(running: object) -> set[str]:
+    """Where a started container accepts connections, as seen from the host."""
+    if isinstance(running, ProcessRunning):
+        parent = psutil.Process(running.process.pid)
+        addresses = set()
+        for process in [parent, *parent.children(recursive=True)]:
+            for connection in process.net_connections(kind="inet"):
+                if connection.status == psutil.CONN_LISTEN:
+                    addresses.add(connection.laddr.ip)
+        return addresses
+    assert isinstance(running, DockerRunning)
+    ports = subprocess.run(
+        ["docker", "port", running.name], capture_output=True, text=True, check=True
+    ).stdout
+    return {line.split("->")[1].strip().rsplit(":", 1)[0] for line in ports.splitlines()}
+
+
+def test_nothing_local_listens_beyond_loopback(
+    abalone_dir: Path, tmp_path: Path, engine: str
+) -> None:
+    deployment, front = bring_up(
+        load_spec(abalone_dir / "spec.yaml"),
+        abalone_dir,
+        engine,
+        free_port(),
+        tmp_path / "state",
+        lambda message: None,
+    )
+    try:
+        assert front.server_address[0] == "127.0.0.1"
+        for container in deployment.containers:
+            addresses = _listening_addresses(container.running)
+            assert addresses == {"127.0.0.1"}, (container.name, addresses)
+    finally:
+        front.shutdown()
+        deployment.stop()

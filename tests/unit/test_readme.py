@@ -95,3 +95,22 @@ def test_error_table_lists_every_error_code() -> None:
     } - {errors.InferpipeError.code}
     table = README[README.index("### Errors") : README.index("### Settings")]
     assert sorted(c for c in codes if f"`{c}`" not in table) == []
+
+
+def test_own_stage_example_runs_from_the_model_dir(tmp_path: Path) -> None:
+    from inferpipe.serving import create_app
+    from inferpipe.serving.stage_loader import load_stage
+
+    block = README.split("<!-- example: code/scaler_stage.py -->", 1)[1]
+    source = block.split("```python", 1)[1].split("```", 1)[0]
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "scaler_stage.py").write_text(source)
+    (tmp_path / "factor.txt").write_text("2")
+    settings = ServingSettings.from_environ(
+        {"INFERPIPE_STAGE": "scaler_stage:ScalerStage"}, model_dir=tmp_path
+    )
+    client = create_app(load_stage(settings), settings).test_client()
+    answer = client.post("/invocations", data="1,2\n", content_type="text/csv")
+    assert answer.data == b"2.0,4.0\n"
+    bad = client.post("/invocations", data="a,2\n", content_type="text/csv")
+    assert bad.status_code == 400 and bad.get_json()["message"] == "every field must be a number"

@@ -136,8 +136,10 @@ def test_npy_2d_array_is_rows() -> None:
     assert frame.to_numpy().tolist() == [[1.0, 2.0], [3.0, 4.0]]
 
 
-def test_npy_1d_array_is_one_record() -> None:
-    assert decode(npy_bytes(np.array([1.0, 2.0, 3.0])), "application/x-npy", None).shape == (1, 3)
+def test_npy_1d_array_is_one_column_and_one_column_is_1d() -> None:
+    frame = decode(npy_bytes(np.array([1.0, 2.0, 3.0])), "application/x-npy", None)
+    assert frame.shape == (3, 1)
+    assert np.load(io.BytesIO(codecs.encode(frame, media.NPY))).shape == (3,)
 
 
 def test_npy_object_array_is_refused_without_unpickling() -> None:

@@ -154,3 +154,49 @@ def test_text_in_a_numeric_step_is_a_400(tmp_path: Path) -> None:
     stage = stage_with(tmp_path, {"steps": [{"op": "threshold", "column": 0, "value": 1}]})
     with pytest.raises(SchemaMismatch, match="must hold numbers"):
         stage.transform(pd.DataFrame([["abc"]]))
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        (
+            {"input_columns": ["a", "b", "c"], "steps": [{"op": "argmax", "labels": ["x", "y"]}]},
+            r"steps\[0\] \(argmax\): 3 score columns but 2 labels",
+        ),
+        (
+            {"steps": [{"op": "top_k", "k": 1, "columns": [0, 1], "labels": ["x"]}]},
+            r"steps\[0\] \(top_k\): 2 score columns but 1 labels",
+        ),
+        (
+            {"steps": [{"op": "threshold", "column": 0, "value": 0.5, "labels": ["only"]}]},
+            r"steps\[0\] \(threshold\): needs 2 labels",
+        ),
+        (
+            {"steps": [{"op": "bins", "column": 0, "edges": [1, 2], "labels": ["a", "b"]}]},
+            r"steps\[0\] \(bins\): 2 edges need 3 labels",
+        ),
+        (
+            {
+                "input_columns": ["score"],
+                "steps": [
+                    {"op": "threshold", "column": "score", "value": 0.5},
+                    {"op": "select", "columns": ["label", "scores"]},
+                ],
+            },
+            r"steps\[1\] \(select\): column 'scores' is not among the columns it receives",
+        ),
+        ({"steps": [{"op": "top_k", "k": 0}]}, r"steps\[0\] \(top_k\): k must be a positive"),
+    ],
+)
+def test_steps_are_checked_at_load_naming_the_step(
+    tmp_path: Path, document: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ArtifactError, match=problem):
+        stage_with(tmp_path, document)
+
+
+def test_fewer_labels_than_score_columns_is_a_400_naming_the_step(tmp_path: Path) -> None:
+    stage = stage_with(tmp_path, {"steps": [{"op": "argmax", "labels": ["x", "y"]}]})
+    frame = codecs.decode(b"0.1,0.7,0.2\n", media.parse_media_type("text/csv"), None)
+    with pytest.raises(SchemaMismatch, match="argmax: records have 3 score columns but the step"):
+        stage.transform(frame)

@@ -71,8 +71,13 @@ def test_transform_fn_with_context_gets_raw_types(tmp_path: Path) -> None:
 def test_default_hooks_decode_predict_and_encode(tmp_path: Path, classifier_dir: Path) -> None:
     (tmp_path / "model.joblib").write_bytes((classifier_dir / "model.joblib").read_bytes())
     client = script_client(tmp_path, "# only defaults\n")
-    response = client.post("/invocations", data="3,3\n-3,-3\n", content_type="text/csv")
+    response = client.post(
+        "/invocations", data="3,3\n-3,-3\n", content_type="text/csv", headers={"Accept": "text/csv"}
+    )
     assert response.data == b"1\n0\n"
+    # Without Accept the answer is JSON, as in AWS's framework containers (#10).
+    answer = client.post("/invocations", data="3,3\n-3,-3\n", content_type="text/csv")
+    assert answer.headers["Content-Type"] == "application/json" and answer.get_json() == [1, 0]
 
 
 def test_hook_error_with_status_code_becomes_that_4xx(tmp_path: Path) -> None:

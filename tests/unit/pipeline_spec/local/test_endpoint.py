@@ -184,3 +184,17 @@ def test_metrics_count_invocations_errors_and_container_latency() -> None:
         'inferpipe_container_latency_seconds_count{endpoint="demo",variant="A",'
         'container="container-2"} 3'
     ) in text
+
+
+def test_the_internal_batch_transform_variant_is_invisible_to_clients() -> None:
+    transport = RecordingTransport()
+    variants = [
+        LocalVariant("A", 1.0, "Serial", HOPS),
+        LocalVariant("batch-transform", 0.0, "Serial", HOPS, hidden=True),
+    ]
+    local = LocalEndpoint("demo", "us-east-1", variants, transport, seed=1)
+    refused = local.invoke(b"x", {"X-Amzn-SageMaker-Target-Variant": "batch-transform"})
+    message = json.loads(refused.body)["message"]
+    assert refused.status == 400 and message.endswith("variants: A")
+    internal = local.invoke(b"x", {"Content-Type": "text/csv"}, variant_name="batch-transform")
+    assert internal.headers["x-Amzn-Invoked-Production-Variant"] == "batch-transform"

@@ -1,0 +1,1 @@
+"""`sagemaker_containers.beta`: only `framework` is provided."""
