@@ -93,11 +93,14 @@ def hook_result(result: Any, accept: str) -> tuple[bytes, str]:
             raise StageFailed(f"the script answered {status}: {message[:200]}")
     elif isinstance(result, tuple) and len(result) == 2:
         result, content_type = result
+    elif isinstance(result, (dict, list)):
+        # The toolkit's model server writes a returned dict or list as JSON.
+        result, content_type = _toolkit_encode(result, media.JSON), media.JSON
     if isinstance(result, str):
         result = result.encode()
     if not isinstance(result, (bytes, bytearray)):
         raise TypeError(
             f"the script returned {type(result).__name__}; output_fn/transform_fn must return "
-            "bytes, str, (body, content_type) or a response object"
+            "bytes, str, a dict or list (JSON), (body, content_type) or a response object"
         )
     return bytes(result), media.parse_media_type(content_type).type

@@ -256,3 +256,24 @@ def test_scripts_bring_your_own_model_defaults(featurizer_dir: Path, classifier_
     client = serve_script(featurizer_dir, SCRIPTS / "byo_model.py")
     response = client.post("/invocations", data="3,3\n-3,-3\n", content_type="text/csv")
     assert response.status_code == 200 and json.loads(response.data) == [1, 0]
+
+
+def test_output_fn_returning_a_dict_answers_json(tmp_path: Path) -> None:
+    client = serve_script(
+        tmp_path,
+        """
+        import numpy as np
+
+        def model_fn(model_dir):
+            return None
+
+        def predict_fn(data, model):
+            return np.array([2, 3])
+
+        def output_fn(prediction, accept):
+            return {"predictions": prediction.tolist()}
+        """,
+    )
+    response = client.post("/invocations", data="1\n", content_type="text/csv")
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/json"
+    assert response.get_json() == {"predictions": [2, 3]}
