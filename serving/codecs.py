@@ -32,6 +32,7 @@ from inferpipe.serving.schema import Schema
 from inferpipe.serving.wire import (
     field_text,
     float_fields,
+    float_matrix_lines,
     json_ready,
     json_text,
     quote_field,
@@ -207,8 +208,7 @@ def encode_csv(frame: pd.DataFrame) -> bytes:
     lists, such as top-k labels, are flattened into consecutive fields.
     """
     if len(frame.columns) and all(pd.api.types.is_float_dtype(t) for t in frame.dtypes):
-        rows = frame.to_numpy(dtype=np.float64).tolist()
-        return write_lines([",".join(float_fields(row)) for row in rows])
+        return write_lines(float_matrix_lines(frame.to_numpy(dtype=np.float64)))
     columns = [_csv_column(frame.iloc[:, j]) for j in range(frame.shape[1])]
     if all(column is not None for column in columns):
         return write_lines([",".join(cells) for cells in zip(*columns, strict=True)])

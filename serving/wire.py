@@ -102,8 +102,17 @@ def field_text(value: Any) -> str:
 
 
 def float_fields(values: list[float]) -> list[str]:
-    """CSV fields of floats, the hot path of every numeric response."""
-    return ["" if v != v else float.__repr__(v) for v in values]
+    """CSV fields of floats (missing as empty)."""
+    return ["" if v != v else repr(v) for v in values]
+
+
+def float_matrix_lines(array: np.ndarray) -> list[str]:
+    """CSV lines of a 2-D float array, the hot path of every numeric response: one
+    NaN check for the whole array, then C-level `map(repr, row)` per line."""
+    rows = array.tolist()
+    if not np.isnan(array).any():
+        return [",".join(map(repr, row)) for row in rows]
+    return [",".join(float_fields(row)) for row in rows]
 
 
 def write_lines(lines: list[str]) -> bytes:
