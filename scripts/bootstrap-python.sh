@@ -5,7 +5,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${INFERPIPE_VENV:-$ROOT/.venv}"
-EXTRAS="${INFERPIPE_EXTRAS:-serving,sklearn,sparkml,xgboost,spec,spark,dev}"
+EXTRAS="${INFERPIPE_EXTRAS:-serving,sklearn,sparkml,xgboost,spec,spark,dev,bench}"
 PYTHON="${PYTHON:-python3}"
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' 2>/dev/null; then

@@ -15,6 +15,7 @@ install_packages() {
     command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
     command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
     command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
     if ((${#missing[@]} == 0)); then
         return 0
     fi

@@ -37,6 +37,12 @@ def _where(index: int, label: Any) -> str:
 
 def _to_float(values: Sequence[Any], label: Any) -> np.ndarray:
     try:
+        # The common case, every field present: numpy parses the whole column at once
+        # (None becomes NaN as below); empty fields and bad cells take the slower paths.
+        return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
+    try:
         return np.array([np.nan if _is_missing(v) else v for v in values], dtype=np.float64)
     except (TypeError, ValueError):
         pass

@@ -121,6 +121,12 @@ class ServingSettings:
         "gunicorn worker processes (default: CPU count)",
     )
     threads: int = _env(names.WORKER_THREADS, _positive_int, "request threads per worker", 4)
+    numeric_threads: int = _env(
+        names.NUMERIC_THREADS,
+        _positive_int,
+        "OpenMP/BLAS threads per worker (workers already use every core)",
+        1,
+    )
     timeout: int = _env(
         names.MODEL_SERVER_TIMEOUT, _positive_int, "seconds per request before a 504", 60
     )

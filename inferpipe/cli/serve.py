@@ -10,7 +10,7 @@ from inferpipe.cli._common import SubParsers, key_value
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from inferpipe.serving.server import serve
+    from inferpipe.protocol import names
     from inferpipe.serving.settings import ServingSettings
 
     settings = ServingSettings.from_environ(
@@ -21,6 +21,12 @@ def run_serve(args: argparse.Namespace) -> int:
         stage=args.stage,
         workers=args.workers,
     )
+    # One worker per core already fills the machine: numeric libraries read their thread
+    # counts when first imported (below), so they are capped here unless set explicitly.
+    for variable in names.NUMERIC_LIBRARY_THREADS:
+        os.environ.setdefault(variable, str(settings.numeric_threads))
+    from inferpipe.serving.server import serve
+
     return serve(settings)
 
 

@@ -1,0 +1,277 @@
+"""Speed, side by side in one run: the hand-made baseline, one inferpipe container and
+the three-container local endpoint, over c in {1, 4, 16} by {1 row, 1,000 rows}.
+
+    python -P benchmarks/matrix.py [--duration 10] [--out benchmarks/results]
+
+Load comes from wrk (keep-alive connections, loopback only), one cell at a time, each
+server alone on the machine. Prints one table of requests/s, p50 and p99 with ratios
+against the baseline measured in the same run, plus cold start to the first /ping;
+writes it as markdown and a PNG. Numbers are this machine's: compare ratios, not times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from workload import build_workload  # noqa: E402
+
+CONCURRENCY = (1, 4, 16)
+BODIES = (("1 row", "one.csv"), ("1,000 rows", "many.csv"))
+LUA = """
+local f = io.open(os.getenv("BODY_FILE"), "rb")
+local body = f:read("*a")
+f:close()
+wrk.method = "POST"
+wrk.body = body
+wrk.headers["Content-Type"] = "text/csv"
+"""
+
+
+@dataclass(frozen=True)
+class Cell:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    ping_url: str
+    invoke_url: str
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(server: Server, log: Path) -> tuple[subprocess.Popen[bytes], float]:
+    """Start a server; returns the process and seconds to its first /ping 200."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        server.command,
+        env={**os.environ, **server.env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=HERE,
+        start_new_session=True,
+    )
+    while time.monotonic() - started < 120:
+        try:
+            with urllib.request.urlopen(server.ping_url, timeout=1) as answer:
+                if answer.status == 200:
+                    return process, time.monotonic() - started
+        except OSError:
+            time.sleep(0.05)
+        if process.poll() is not None:
+            break
+    raise SystemExit(f"{server.name} did not start; see {log}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, 15)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+
+
+def _millis(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, body: Path, connections: int, seconds: float, script: Path) -> Cell:
+    done = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BODY_FILE": str(body)},
+        check=True,
+    )
+    out = done.stdout
+    percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, flags=re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return Cell(
+        float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),  # type: ignore[index]
+        _millis(percentile["50"]),
+        _millis(percentile["99"]),
+        int(errors[1]) if errors else 0,
+    )
+
+
+def servers(work: Path, spec: Path) -> list[Server]:
+    python = sys.executable
+    base, ours, front = free_port(), free_port(), free_port()
+    return [
+        Server(
+            "baseline",
+            [
+                python,
+                "-m",
+                "gunicorn",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{base}",
+                "baseline_app:app",
+            ],
+            {"BASELINE_MODEL_DIR": str(work / "whole")},
+            f"http://127.0.0.1:{base}/ping",
+            f"http://127.0.0.1:{base}/invocations",
+        ),
+        Server(
+            "inferpipe",
+            [python, "-P", "-m", "inferpipe", "serve", "--model-dir", str(work / "whole")],
+            {"SAGEMAKER_BIND_TO_PORT": str(ours), "SAGEMAKER_MODEL_SERVER_WORKERS": "2"},
+            f"http://127.0.0.1:{ours}/ping",
+            f"http://127.0.0.1:{ours}/invocations",
+        ),
+        Server(
+            "local endpoint (3 containers)",
+            [
+                python,
+                "-P",
+                "-m",
+                "inferpipe",
+                "local",
+                "up",
+                str(spec),
+                "--engine",
+                "process",
+                "--port",
+                str(front),
+                "--state-dir",
+                str(work / "state"),
+            ],
+            {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
+            f"http://127.0.0.1:{front}/ping",
+            f"http://127.0.0.1:{front}/endpoints/bench/invocations",
+        ),
+    ]
+
+
+def measure(work: Path, duration: float) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
+    script = work / "post.lua"
+    script.write_text(LUA)
+    spec = build_workload(work)
+    results: dict[str, dict[str, Cell]] = {}
+    cold: dict[str, float] = {}
+    for server in servers(work, spec):
+        process, cold[server.name] = start(server, work / f"{server.name}.log")
+        print(
+            f"[bench] {server.name}: first /ping after {cold[server.name]:.2f} s", file=sys.stderr
+        )
+        try:
+            results[server.name] = {}
+            for label, body in BODIES:
+                run_wrk(server.invoke_url, work / body, 1, 1, script)  # warm up
+                for connections in CONCURRENCY:
+                    key = f"{label}, c={connections}"
+                    cell = run_wrk(server.invoke_url, work / body, connections, duration, script)
+                    results[server.name][key] = cell
+                    print(f"[bench] {server.name} {key}: {cell}", file=sys.stderr)
+        finally:
+            stop(process)
+    return results, cold
+
+
+def render(results: dict[str, dict[str, Cell]], cold: dict[str, float], command: str) -> str:
+    names = list(results)
+    cells = list(results[names[0]])
+    head = "| cell | " + " | ".join(f"{n} rps (p50 / p99 ms)" for n in names[1:])
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores with `{command}`.",
+        "",
+        f"| cell | baseline rps (p50 / p99 ms) {head[6:]} |",
+        "|---" * len(names) + "|---|",
+    ]
+    lines[-1] = "|---" * (len(names) + 1) + "|"
+    for cell in cells:
+        base = results["baseline"][cell]
+        row = [cell, f"{base.rps:.0f} ({base.p50_ms:.1f} / {base.p99_ms:.1f})"]
+        for name in names[1:]:
+            got = results[name][cell]
+            errors = f", {got.errors} errors" if got.errors else ""
+            row.append(
+                f"{got.rps:.0f} ({got.p50_ms:.1f} / {got.p99_ms:.1f}) "
+                f"**{got.rps / base.rps:.2f}x**{errors}"
+            )
+        lines.append("| " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Cold start to the first `/ping` 200: "
+        + ", ".join(f"{n} {s:.2f} s" for n, s in cold.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: dict[str, dict[str, Cell]], target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    cells = list(results[names[0]])
+    figure, axis = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / len(names)
+    for index, name in enumerate(names):
+        values = [results[name][c].rps for c in cells]
+        axis.bar([i + index * width for i in range(len(cells))], values, width, label=name)
+    axis.set_xticks([i + width * (len(names) - 1) / 2 for i in range(len(cells))], cells)
+    axis.set_ylabel("requests / s (higher is better)")
+    axis.set_title("inferpipe vs the hand-made Flask app, same run")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(target, dpi=120)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds per cell")
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed (apt-get install wrk)")
+    work = Path(tempfile.mkdtemp(prefix="inferpipe-matrix-"))
+    results, cold = measure(work, args.duration)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = render(results, cold, f"benchmarks/run.sh --duration {args.duration:g}")
+    (args.out / "matrix.md").write_text(table)
+    plot(results, args.out / "matrix.png")
+    print(table)
+    print(f"written: {args.out / 'matrix.md'}, {args.out / 'matrix.png'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
