@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from inferpipe._version import __version__
-from inferpipe.cli import aws, batch, local, serve, spec
+from inferpipe.cli import aws, batch, loadtest, local, serve, spec
 from inferpipe.cli._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 logger = logging.getLogger("inferpipe.cli")
@@ -25,7 +25,7 @@ logger = logging.getLogger("inferpipe.cli")
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
 
 #: Command groups in the order `--help` lists them.
-COMMAND_GROUPS = (serve, spec, aws, local, batch)
+COMMAND_GROUPS = (serve, spec, aws, local, batch, loadtest)
 
 
 def build_parser() -> argparse.ArgumentParser:

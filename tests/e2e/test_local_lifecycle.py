@@ -155,3 +155,35 @@ def test_nothing_local_listens_beyond_loopback(
     finally:
         front.shutdown()
         deployment.stop()
+
+
+def test_loadtest_reports_max_rps_and_writes_a_spec_copy(abalone_dir: Path, tmp_path: Path) -> None:
+    body = tmp_path / "row.csv"
+    body.write_text("M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n")
+    done = cli(
+        "loadtest",
+        str(abalone_dir / "spec.yaml"),
+        "--body",
+        str(body),
+        "--variant",
+        "A",
+        "--p99-ms",
+        "500",
+        "--duration",
+        "6",
+        "--step-seconds",
+        "2",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "-o",
+        str(tmp_path / "tuned.yaml"),
+        "--plot",
+        str(tmp_path / "load.png"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "A: MAX_RPS" in done.stdout and "x 0.5 x 60 =" in done.stdout
+    assert "[A 1/3] asked 5.0 rps" in done.stderr
+    tuned = load_spec(tmp_path / "tuned.yaml")
+    assert tuned.variants[0].autoscaling is not None
+    assert tuned.variants[0].autoscaling.max_rps is not None
+    assert (tmp_path / "load.png").read_bytes()[:4] == b"\x89PNG"

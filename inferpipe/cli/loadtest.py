@@ -1,0 +1,80 @@
+"""`inferpipe loadtest`: find MAX_RPS per variant locally and the autoscaling target."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from inferpipe.cli._common import EXIT_OK, SubParsers, progress
+
+
+def run_loadtest(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+    from inferpipe.pipeline_spec.local.loadtest_session import (
+        LoadSettings,
+        load_test,
+        plot_loads,
+        write_spec_with_targets,
+    )
+
+    spec = load_spec(args.spec)
+    settings = LoadSettings(
+        body=args.body.read_bytes(),
+        content_type=args.content_type,
+        p99_ms=args.p99_ms,
+        duration=args.duration,
+        step_seconds=args.step_seconds,
+        start_rps=args.start_rps,
+        engine=args.engine,
+    )
+    loads = load_test(
+        spec, args.spec.resolve().parent, args.state_dir, settings, args.variant, progress
+    )
+    print(
+        f"measured on this machine ({os.cpu_count()} cores, {args.engine} engine), "
+        "not on the variants' instance types:"
+    )
+    for load in loads:
+        if load.max_rps is None:
+            print(f"{load.variant}: no step met p99 <= {args.p99_ms:g} ms")
+            continue
+        print(
+            f"{load.variant}: MAX_RPS {load.max_rps:.1f}; SageMakerVariantInvocationsPerInstance "
+            f"= {load.max_rps:.1f} x {load.safety_factor:g} x 60 = {load.target:g}"
+        )
+    if args.output:
+        for line in write_spec_with_targets(args.spec, args.output, loads):
+            progress(f"left alone: {line}")
+        print(f"wrote {args.output}")
+    if args.plot:
+        plot_loads(loads, args.p99_ms, args.plot)
+        print(f"wrote {args.plot}")
+    return EXIT_OK
+
+
+def add_commands(commands: SubParsers) -> None:
+    """`loadtest`."""
+    loadtest = commands.add_parser(
+        "loadtest",
+        help="stepped fixed-rate load on the local endpoint: MAX_RPS and autoscaling target",
+        description="Start the spec on the local endpoint and offer rising fixed rates of "
+        "one request body to each variant until the p99 objective breaks. Reports MAX_RPS "
+        "and SageMakerVariantInvocationsPerInstance = MAX_RPS x SAFETY_FACTOR x 60 "
+        "(this machine's numbers, not the instance type's). Loopback only.",
+    )
+    loadtest.add_argument("spec", type=Path)
+    loadtest.add_argument("--body", type=Path, required=True, help="a request body file")
+    loadtest.add_argument("--content-type", default="text/csv")
+    loadtest.add_argument("--p99-ms", type=float, default=100, help="objective (default 100)")
+    loadtest.add_argument("--duration", type=float, default=60, help="seconds per variant")
+    loadtest.add_argument("--step-seconds", type=float, default=5)
+    loadtest.add_argument("--start-rps", type=float, default=5)
+    loadtest.add_argument("--variant", action="append", help="only these variants")
+    loadtest.add_argument("--engine", choices=("process", "docker"), default="process")
+    loadtest.add_argument("-o", "--output", type=Path, help="write a copy of the spec with max_rps")
+    loadtest.add_argument("--plot", type=Path, help="write latency vs rate as a PNG")
+    loadtest.add_argument(
+        "--state-dir", type=Path, default=Path(".inferpipe/loadtest"), help="model dirs, logs"
+    )
+    loadtest.set_defaults(run=run_loadtest)
