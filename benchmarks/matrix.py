@@ -179,7 +179,9 @@ def servers(work: Path, spec: Path) -> list[Server]:
     ]
 
 
-def measure(work: Path, duration: float) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
+def measure(
+    work: Path, duration: float, smoke: bool = False
+) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
     script = work / "post.lua"
     script.write_text(LUA)
     spec = build_workload(work)
@@ -192,9 +194,9 @@ def measure(work: Path, duration: float) -> tuple[dict[str, dict[str, Cell]], di
         )
         try:
             results[server.name] = {}
-            for label, body in BODIES:
+            for label, body in BODIES[:1] if smoke else BODIES:
                 run_wrk(server.invoke_url, work / body, 1, 1, script)  # warm up
-                for connections in CONCURRENCY:
+                for connections in CONCURRENCY[:1] if smoke else CONCURRENCY:
                     key = f"{label}, c={connections}"
                     cell = run_wrk(server.invoke_url, work / body, connections, duration, script)
                     results[server.name][key] = cell
@@ -259,13 +261,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10, help="seconds per cell")
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--smoke", action="store_true", help="one short cell (CI)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="inferpipe-matrix-"))
-    results, cold = measure(work, args.duration)
+    results, cold = measure(work, 1 if args.smoke else args.duration, args.smoke)
     args.out.mkdir(parents=True, exist_ok=True)
-    table = render(results, cold, f"benchmarks/run.sh --duration {args.duration:g}")
+    command = (
+        "benchmarks/run.sh --smoke"
+        if args.smoke
+        else f"benchmarks/run.sh --duration {args.duration:g}"
+    )
+    table = render(results, cold, command)
     (args.out / "matrix.md").write_text(table)
     plot(results, args.out / "matrix.png")
     print(table)

@@ -1,0 +1,30 @@
+"""The speed benchmark runs end to end (one short cell): the script CI keeps honest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_matrix_smoke_run_writes_table_and_plot(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            str(ROOT / "benchmarks" / "matrix.py"),
+            "--smoke",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = (tmp_path / "matrix.md").read_text()
+    assert "| 1 row, c=1 |" in table and "x**" in table and "Cold start" in table
+    assert (tmp_path / "matrix.png").read_bytes()[:4] == b"\x89PNG"
