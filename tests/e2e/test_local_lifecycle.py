@@ -154,6 +154,7 @@ def test_nothing_local_listens_beyond_loopback(
             assert addresses == {"127.0.0.1"}, (container.name, addresses)
     finally:
         front.shutdown()
+        front.server_close()
         deployment.stop()
 
 
