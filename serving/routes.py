@@ -82,7 +82,9 @@ def invocations() -> Response:
     # Werkzeug's headers are case-blind, as read_invocation needs.
     headers = cast(Mapping[str, str], request.headers)
     invocation = read_invocation(stage, settings, headers, _read_body, g.request_id)
-    future = _executor(settings.threads).submit(stage.invoke, invocation)
+    # One spare pool thread: a call stuck past its timeout must not hold up the next
+    # request while the worker is being recycled.
+    future = _executor(settings.threads + 1).submit(stage.invoke, invocation)
     try:
         result: InvocationResponse = future.result(timeout=settings.timeout)
     except FutureTimeout:

@@ -120,7 +120,12 @@ class ServingSettings:
         _positive_int,
         "gunicorn worker processes (default: CPU count)",
     )
-    threads: int = _env(names.WORKER_THREADS, _positive_int, "request threads per worker", 4)
+    threads: int = _env(
+        names.WORKER_THREADS,
+        _positive_int,
+        "request threads per worker (raise it for I/O-bound scripts)",
+        1,
+    )
     numeric_threads: int = _env(
         names.NUMERIC_THREADS,
         _positive_int,
