@@ -175,8 +175,8 @@ def test_sdk_predictor_json_and_json_lines_through_the_script(
 
 def test_sklearn_predictor_style_npy_round_trip(tmp_path: Path, classifier_dir: Path) -> None:
     """SKLearnPredictor's defaults (npy in, npy out) against a script with default hooks."""
-    from sagemaker.deserializers import NumpyDeserializer
-    from sagemaker.serializers import NumpySerializer
+    from sagemaker.deserializers import JSONDeserializer, NumpyDeserializer
+    from sagemaker.serializers import JSONLinesSerializer, JSONSerializer, NumpySerializer
 
     model = tmp_path / "byo"
     (model / "code").mkdir(parents=True)
@@ -205,12 +205,21 @@ def test_sklearn_predictor_style_npy_round_trip(tmp_path: Path, classifier_dir: 
             }
         )
     )
+    rows = [[3.0, 3.0], [-3.0, -3.0], [2.0, 2.5]]
     with local_endpoint(spec, "process", tmp_path / "state") as client:
         predictor = _predictor(
             client, serializer=NumpySerializer(), deserializer=NumpyDeserializer()
         )
-        answer = predictor.predict(np.array([[3.0, 3.0], [-3.0, -3.0], [2.0, 2.5]]))
+        answer = predictor.predict(np.array(rows))
+        as_json = _predictor(
+            client, serializer=JSONSerializer(), deserializer=JSONDeserializer()
+        ).predict(rows)
+        as_lines = _predictor(
+            client, serializer=JSONLinesSerializer(), deserializer=JSONDeserializer()
+        ).predict(rows)
     assert answer.shape == (3,) and answer.tolist() == [1, 0, 1]
+    # The script stage answers JSON by default, as AWS's scikit-learn container does.
+    assert as_json == [1, 0, 1] and as_lines == [1, 0, 1]
 
 
 def test_sagemaker_core_endpoint_invoke(
