@@ -49,6 +49,8 @@ def read_json(text: str, where: str = "the body") -> Any:
         raise MalformedPayload(
             f"invalid JSON in {where} at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise MalformedPayload(f"the JSON in {where} is nested too deeply") from None
 
 
 def read_json_lines(text: str) -> list[Any]:
@@ -63,6 +65,8 @@ def read_json_lines(text: str) -> list[Any]:
             raise MalformedPayload(
                 f"invalid JSON on line {number}, column {exc.colno}: {exc.msg}"
             ) from None
+        except RecursionError:
+            raise MalformedPayload(f"the JSON on line {number} is nested too deeply") from None
     return records
 
 

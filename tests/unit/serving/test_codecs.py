@@ -199,3 +199,10 @@ def test_encoded_output_decodes_back_to_the_same_records() -> None:
         body = codecs.encode(frame, media_type)
         again = codecs.decode(body, media.parse_media_type(media_type), None)
         assert np.array_equal(again.to_numpy(dtype=float), frame.to_numpy(), equal_nan=True)
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000, b'{"a":' * 3000])
+@pytest.mark.parametrize("media_type", ["application/json", "application/jsonlines"])
+def test_deeply_nested_json_is_a_400_not_a_crash(body: bytes, media_type: str) -> None:
+    with pytest.raises(MalformedPayload, match="nested too deeply"):
+        decode(body, media_type, None)
