@@ -122,11 +122,6 @@ def _unspecified(ranges: list[MediaRange]) -> bool:
     return all(r.type == ANY and r.q > 0 for r in ranges)
 
 
-def is_unspecified_accept(header: str | None) -> bool:
-    """True when Accept is absent or only `*/*`, as intermediate pipeline hops see it."""
-    return _unspecified(_parse_ranges(header))
-
-
 def negotiate_accept(header: str | None, emitted: tuple[str, ...], default: str) -> str:
     """Pick the response media type: first acceptable in q order, else `default`.
 

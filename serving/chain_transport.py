@@ -50,10 +50,6 @@ class InProcessTransport:
             self._stages[hop] = (stage, settings)
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="inferpipe-chain")
 
-    def stage(self, hop: Hop) -> Stage:
-        """The stage loaded for `hop`."""
-        return self._stages[hop][0]
-
     def __call__(self, hop: Hop, body: bytes, headers: dict[str, str], timeout: float) -> HopReply:
         stage, settings = self._stages[hop]
         try:
