@@ -18,7 +18,7 @@ printf '[test] ruff\n' >&2
 ruff check .
 ruff format --check .
 
-printf '[test] mypy --strict (serving, pipeline_spec)\n' >&2
+printf '[test] mypy --strict (protocol, serving, pipeline_spec)\n' >&2
 bash "$ROOT/scripts/typecheck.sh"
 
 printf '[test] pytest\n' >&2
