@@ -5,7 +5,6 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-inference-code.h
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from flask import Flask, Response
@@ -13,20 +12,13 @@ from werkzeug.exceptions import HTTPException
 
 from inferpipe.protocol import media
 from inferpipe.protocol.errors import InferpipeError
-from inferpipe.serving.invocation import (
-    UNEXPECTED_FAILURE,
-    check_default_accept,
-    error_answer,
-    error_body,
-)
+from inferpipe.serving.invocation import check_default_accept, error_answer, error_body
 from inferpipe.serving.routes import access_log, blueprint
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
 
-logger = logging.getLogger(__name__)
 
-
-def _error_response(error: InferpipeError, stage_kind: str) -> Response:
+def _error_response(error: Exception, stage_kind: str) -> Response:
     status, body = error_answer(error, stage_kind)
     return Response(body, status=status, content_type=media.JSON)
 
@@ -52,10 +44,6 @@ def create_app(
 
     @app.errorhandler(InferpipeError)
     def handle_inferpipe_error(error: InferpipeError) -> Response:
-        if error.status >= 500:
-            logger.error("%s: %s", error.code, error.message, exc_info=error)
-        else:
-            logger.warning("%s %s: %s", error.status, error.code, error.message)
         return _error_response(error, stage.kind)
 
     @app.errorhandler(HTTPException)
@@ -66,7 +54,6 @@ def create_app(
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
-        logger.error("unexpected failure in stage %s", stage.kind, exc_info=error)
-        return _error_response(UNEXPECTED_FAILURE, stage.kind)
+        return _error_response(error, stage.kind)
 
     return app

@@ -8,16 +8,13 @@ Used by Spark batch scoring (`inferpipe batch`) and by fused containers.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from inferpipe.protocol import media, names
 from inferpipe.protocol.chain import Hop, HopReply
-from inferpipe.protocol.errors import InferpipeError
 from inferpipe.serving.invocation import (
-    UNEXPECTED_FAILURE,
     CaseBlindHeaders,
     body_too_large,
     check_default_accept,
@@ -28,8 +25,6 @@ from inferpipe.serving.invocation import (
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import InvocationResponse, Stage
 from inferpipe.serving.stage_loader import load_stage
-
-logger = logging.getLogger(__name__)
 
 
 def hop_settings(hop: Hop) -> ServingSettings:
@@ -54,14 +49,10 @@ class InProcessTransport:
         stage, settings = self._stages[hop]
         try:
             response = self._invoke(stage, settings, body, headers, timeout)
-        except InferpipeError as error:
-            status, error_json = error_answer(error, stage.kind)
-            return HopReply(status, {names.CONTENT_TYPE: media.JSON}, error_json)
         except TimeoutError:
             raise
-        except Exception:
-            logger.error("unexpected failure in stage %s (%s)", stage.kind, hop.name, exc_info=True)
-            status, error_json = error_answer(UNEXPECTED_FAILURE, stage.kind)
+        except Exception as error:
+            status, error_json = error_answer(error, stage.kind)
             return HopReply(status, {names.CONTENT_TYPE: media.JSON}, error_json)
         return HopReply(
             200, {names.CONTENT_TYPE: response.content_type, **response.headers}, response.body

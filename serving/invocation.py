@@ -8,6 +8,7 @@ included.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 
 from inferpipe.protocol import media, names
@@ -21,6 +22,8 @@ from inferpipe.protocol.errors import (
 )
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import InvocationRequest, Stage, response_type
+
+logger = logging.getLogger(__name__)
 
 #: Request-id headers, in the order the id is taken from.
 REQUEST_ID_HEADERS = (names.INFERENCE_ID, names.REQUEST_ID, "X-Request-Id")
@@ -101,8 +104,19 @@ def error_body(code: str, message: str, stage_kind: str) -> bytes:
     return (json.dumps(document, separators=(",", ":"), sort_keys=True) + "\n").encode()
 
 
-def error_answer(error: InferpipeError, stage_kind: str) -> tuple[int, bytes]:
-    """Status and body for an error raised while handling a request."""
+def error_answer(error: Exception, stage_kind: str) -> tuple[int, bytes]:
+    """Log a failed request once and return its status and JSON body.
+
+    An InferpipeError answers its own status and message (4xx logged as a WARNING, 5xx as
+    an ERROR); anything else is a 500 that tells the client nothing internal, with the
+    traceback in the log only. The Flask app and the in-process transport both use this."""
+    if not isinstance(error, InferpipeError):
+        logger.error("unexpected failure in stage %s", stage_kind, exc_info=error)
+        error = UNEXPECTED_FAILURE
+    elif error.status >= 500:
+        logger.error("%s: %s", error.code, error.message, exc_info=error)
+    else:
+        logger.warning("%s %s: %s", error.status, error.code, error.message)
     return error.status, error_body(error.code, error.message, stage_kind)
 
 
