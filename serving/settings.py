@@ -168,6 +168,12 @@ class ServingSettings:
     sklearn_method: str | None = _env(
         names.SKLEARN_METHOD, _text, "transform, predict or predict_proba"
     )
+    fast_path: bool = _env(
+        names.FAST_PATH,
+        _boolean,
+        "run scikit-learn steps as compiled numpy kernels where they verify",
+        True,
+    )
     install_requirements: bool = _env(
         names.INSTALL_REQUIREMENTS,
         _boolean,

@@ -2,11 +2,14 @@
 
 `model.joblib` is loaded with the image's scikit-learn; an artifact saved by another
 version fails the start naming both versions. Loading a joblib file runs code from
-it: serve only artifacts you built.
+it: serve only artifacts you built. Its steps run as compiled numpy kernels where
+they translate and verify (`_sklearn_fast`; `INFERPIPE_FAST_PATH=false` turns it off).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,10 @@ from inferpipe.serving.schema import read_schema_file
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
 from inferpipe.transformers._joblib import load_joblib
+from inferpipe.transformers._sklearn_fast import compile_model
 from inferpipe.transformers._tabular import frame_from_result
+
+logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.joblib"
 METHODS = ("transform", "predict", "predict_proba")
@@ -51,6 +57,16 @@ class SklearnStage(Stage):
         super().load(model_dir, settings)
         self.model = load_joblib(model_dir / MODEL_FILE)
         self.method = choose_method(self.model, settings.sklearn_method)
+        self.call: Callable[[Any], Any] = getattr(self.model, self.method)
+        if settings.fast_path:
+            compiled = compile_model(self.model, self.method)
+            logger.info(
+                "fast path for %s.%s: %s",
+                type(self.model).__name__,
+                self.method,
+                compiled.summary(),
+            )
+            self.call = compiled.call
         self.schema = read_schema_file(model_dir)
         expected = getattr(self.model, "feature_names_in_", None)
         self.feature_names: list[str] | None = (
@@ -81,7 +97,7 @@ class SklearnStage(Stage):
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         features = self._features(frame)
         try:
-            result = getattr(self.model, self.method)(features)
+            result = self.call(features)
         except ValueError as exc:
             # scikit-learn reports wrong widths, unknown categories and bad values
             # as ValueError: the request's fault, so a 400 with its message.

@@ -1,0 +1,175 @@
+"""Translators for categorical encoders: OneHotEncoder, OrdinalEncoder, TargetEncoder,
+and KBinsDiscretizer (bins, then its own one-hot encoder).
+
+An encoder maps each input column to a block of output numbers that depends on that
+column's value alone, so its whole behaviour is a table per column: the block of every
+fitted category, and of an unknown value (or the fact that it is refused). The tables
+are read off scikit-learn itself — every fitted category is sent through `transform`
+once at load — so drop, infrequent categories, unknown and missing handling come out
+exactly as scikit-learn has them, with no rules of our own to drift.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from inferpipe.transformers._kernels.categories import CategoryTable, category_key, encode_columns
+from inferpipe.transformers._sklearn_fast.checks import (
+    as_matrix,
+    check_finite,
+    check_width,
+    float_matrix,
+)
+from inferpipe.transformers._sklearn_fast.registry import NotCompilable, Translator, allows_nan
+
+Kernel = Callable[[Any], Any]
+UNKNOWN_TEXT = "\x00inferpipe-unknown\x00"
+
+
+def _unknown_value(categories: np.ndarray) -> Any:
+    if categories.dtype.kind in "OUS":
+        return UNKNOWN_TEXT
+    finite = categories[np.isfinite(categories.astype(np.float64))]
+    return (float(finite.max()) if len(finite) else 0.0) + 1.0
+
+
+def _probe_rows(categories: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that send every fitted category of every column through once, and one row of
+    values no column has seen."""
+    height = max(len(c) for c in categories)
+    known = np.empty((height, len(categories)), dtype=object)
+    for j, values in enumerate(categories):
+        for i in range(height):
+            known[i, j] = values[min(i, len(values) - 1)]
+    unknown = np.array([[_unknown_value(c) for c in categories]], dtype=object)
+    return known, unknown
+
+
+def _typed(rows: np.ndarray, categories: Sequence[np.ndarray]) -> np.ndarray:
+    """Object rows as the dtype scikit-learn saw at fit (numbers stay numbers)."""
+    if all(c.dtype.kind in "fiub" for c in categories):
+        return rows.astype(np.float64)
+    return rows
+
+
+def _transform_quietly(est: Any, rows: np.ndarray) -> np.ndarray | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = est.transform(rows)
+    except ValueError:
+        return None
+    return out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+
+
+def category_tables(
+    est: Any, categories: Sequence[np.ndarray], widths: Sequence[int]
+) -> list[CategoryTable]:
+    """One table per column, read off `est.transform` of every fitted category."""
+    known, unknown = _probe_rows(categories)
+    encoded = _transform_quietly(est, _typed(known, categories))
+    if encoded is None or encoded.shape[1] != sum(widths):
+        raise NotCompilable("the fitted categories do not encode as expected")
+    refused = _transform_quietly(est, _typed(unknown, categories))
+    starts = np.cumsum([0, *widths])
+    tables = []
+    for j, values in enumerate(categories):
+        block = encoded[: len(values), starts[j] : starts[j + 1]]
+        index = {category_key(v): i for i, v in enumerate(values.tolist())}
+        if len(index) != len(values):
+            raise NotCompilable(f"column {j} has categories that look alike")
+        unknown_row = None if refused is None else refused[0, starts[j] : starts[j + 1]]
+        tables.append(CategoryTable(index, np.ascontiguousarray(block), unknown_row, j))
+    return tables
+
+
+def _table_kernel(est: Any, tables: list[CategoryTable]) -> Kernel:
+    width = getattr(est, "n_features_in_", None)
+    name = type(est).__name__
+
+    def run(data: Any) -> np.ndarray:
+        matrix = as_matrix(data)
+        check_width(matrix, width, name)
+        check_finite(matrix, allow_nan=True)
+        return encode_columns(tables, matrix)
+
+    return run
+
+
+def _only_transform(method: str) -> None:
+    if method != "transform":
+        raise NotCompilable(f"only transform() is compiled, not {method}()")
+
+
+def _one_hot(est: Any, method: str) -> Kernel:
+    _only_transform(method)
+    widths = getattr(est, "_n_features_outs", None)
+    if widths is None:
+        raise NotCompilable("unknown OneHotEncoder layout")
+    return _table_kernel(est, category_tables(est, est.categories_, list(widths)))
+
+
+def _ordinal(est: Any, method: str) -> Kernel:
+    _only_transform(method)
+    return _table_kernel(est, category_tables(est, est.categories_, [1] * len(est.categories_)))
+
+
+def _target(est: Any, method: str) -> Kernel:
+    _only_transform(method)
+    per_column = len(est.encodings_) // max(1, len(est.categories_))
+    return _table_kernel(
+        est, category_tables(est, est.categories_, [per_column] * len(est.categories_))
+    )
+
+
+def _kbins(est: Any, method: str) -> Kernel:
+    _only_transform(method)
+    edges = [np.asarray(e)[1:-1] for e in est.bin_edges_]
+    name = type(est).__name__
+    width = est.n_features_in_
+    nan_ok = allows_nan(est)
+    encoder = getattr(est, "_encoder", None) if est.encode != "ordinal" else None
+    tables = None
+    if encoder is not None:
+        tables = category_tables(encoder, encoder.categories_, list(encoder._n_features_outs))
+
+    def run(data: Any) -> np.ndarray:
+        matrix = float_matrix(data, name, width, nan_ok, est.dtype)
+        for j, inner in enumerate(edges):
+            matrix[:, j] = np.searchsorted(inner, matrix[:, j], side="right")
+        if tables is None:
+            return matrix
+        return encode_columns(tables, matrix).astype(matrix.dtype, copy=False)
+
+    return run
+
+
+def _category_probe(est: Any) -> np.ndarray:
+    """Every fitted category of every column (unknown values come from the tables)."""
+    known, _ = _probe_rows(est.categories_)
+    return _typed(known, est.categories_)
+
+
+def _bins_probe(est: Any) -> np.ndarray:
+    """Values on, just below and just above every bin edge, and far outside."""
+    columns = []
+    for edges in est.bin_edges_:
+        edges = np.asarray(edges, dtype=np.float64)
+        values = np.concatenate(
+            [edges, np.nextafter(edges, -np.inf), np.nextafter(edges, np.inf), [-1e300, 1e300]]
+        )
+        columns.append(values)
+    height = max(len(c) for c in columns)
+    return np.column_stack([np.resize(c, height) for c in columns])
+
+
+TRANSLATORS = {
+    "OneHotEncoder": Translator(_one_hot, _category_probe),
+    "OrdinalEncoder": Translator(_ordinal, _category_probe),
+    "TargetEncoder": Translator(_target, _category_probe),
+    "KBinsDiscretizer": Translator(_kbins, _bins_probe),
+}
