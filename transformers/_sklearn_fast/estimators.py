@@ -237,8 +237,8 @@ def _hgb_nodes(predictor: Any) -> TreeNodes:
     return TreeNodes(
         nodes["feature_idx"].astype(np.int64),
         nodes["num_threshold"].astype(np.float64),
-        np.where(leaf, -1, nodes["left"]).astype(np.int64),
-        np.where(leaf, -1, nodes["right"]).astype(np.int64),
+        np.where(leaf, -1, nodes["left"].astype(np.int64)),
+        np.where(leaf, -1, nodes["right"].astype(np.int64)),
         nodes["missing_go_to_left"].astype(bool),
     )
 

@@ -139,11 +139,12 @@ def _simple_imputer(est: Any, method: str) -> Kernel:
     missing = est.missing_values
     if not (isinstance(missing, float) and np.isnan(missing)):
         raise NotCompilable(f"missing_values={missing!r} (only NaN is compiled)")
-    statistics = np.asarray(est.statistics_)
-    if statistics.dtype.kind != "f":
-        raise NotCompilable("statistics are not numbers")
+    try:
+        statistics = np.asarray(est.statistics_, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise NotCompilable("statistics are not numbers") from None
     keep = np.arange(len(statistics))
-    if est.strategy != "constant" and not est.keep_empty_features:
+    if not est.keep_empty_features:  # columns empty at fit are dropped, as in scikit-learn
         keep = np.flatnonzero(~np.isnan(statistics))
     kept = statistics[keep]
     width = getattr(est, "n_features_in_", None)
@@ -165,11 +166,9 @@ def _terms(est: Any) -> list[tuple[int, ...]]:
     """The output columns of PolynomialFeatures as feature-index tuples, in its order."""
     width = est.n_features_in_
     pick = combinations if est.interaction_only else combinations_with_replacement
-    terms: list[tuple[int, ...]] = []
-    for degree in range(est._min_degree, est._max_degree + 1):
+    terms: list[tuple[int, ...]] = [()] if est.include_bias else []
+    for degree in range(max(1, est._min_degree), est._max_degree + 1):
         terms += list(pick(range(width), degree))
-    if est.include_bias and est._min_degree > 0:
-        terms.insert(0, ())
     return terms
 
 
@@ -190,17 +189,21 @@ def _polynomial_features(est: Any, method: str) -> Kernel:
     def run(data: Any) -> np.ndarray:
         matrix = read(data)
         columns: dict[tuple[int, ...], np.ndarray] = {}
+
+        def term_values(term: tuple[int, ...]) -> np.ndarray:
+            if term not in columns:
+                if not term:
+                    columns[term] = np.ones(matrix.shape[0], dtype=matrix.dtype)
+                elif len(term) == 1:
+                    columns[term] = matrix[:, term[0]]
+                else:
+                    # scikit-learn builds x_a*x_b*x_c as (x_b*x_c)*x_a: same factors, order.
+                    columns[term] = term_values(term[1:]) * matrix[:, term[0]]
+            return columns[term]
+
         out = np.empty((matrix.shape[0], len(terms)), dtype=matrix.dtype)
         for index, term in enumerate(terms):
-            if not term:
-                value = np.ones(matrix.shape[0], dtype=matrix.dtype)
-            elif len(term) == 1:
-                value = matrix[:, term[0]]
-            else:
-                # scikit-learn builds x_a*x_b*x_c as (x_b*x_c)*x_a: same factors, same order.
-                value = columns[term[1:]] * matrix[:, term[0]]
-            columns[term] = value
-            out[:, index] = value
+            out[:, index] = term_values(term)
         return out
 
     return run
@@ -209,7 +212,12 @@ def _polynomial_features(est: Any, method: str) -> Kernel:
 def _function_transformer(est: Any, method: str) -> Kernel:
     _only_transform(method)
     func = est.func
-    if not isinstance(func, np.ufunc) or func.nin != 1 or est.kw_args:
+    if func is None:  # the identity (ColumnTransformer's fitted "passthrough" is one)
+
+        def func(matrix: np.ndarray) -> np.ndarray:
+            return matrix
+
+    elif not isinstance(func, np.ufunc) or func.nin != 1 or est.kw_args:
         raise NotCompilable("only a one-argument numpy ufunc without kw_args is compiled")
     width = getattr(est, "n_features_in_", None)
     fallback = est.transform

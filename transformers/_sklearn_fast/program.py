@@ -91,6 +91,9 @@ def _leaf(estimator: Any, method: str, path: str, steps: list[StepReport]) -> Ke
             verify(estimator, method, kernel, translator.probe(estimator))
         except NotCompilable as exc:
             reason = str(exc)
+        except Exception as exc:  # an artifact we did not foresee: serve it unchanged
+            logger.debug("cannot compile %s", path, exc_info=exc)
+            reason = f"{type(exc).__name__}: {exc}"
         else:
             steps.append(StepReport(path, True))
             return kernel

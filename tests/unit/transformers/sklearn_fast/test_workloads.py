@@ -1,0 +1,87 @@
+"""Every step of the benchmark workload and of the abalone example runs compiled, and
+the sklearn stage answers the same through the fast path as without it."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+from types import ModuleType
+
+import joblib
+import numpy as np
+import pytest
+from inferpipe_testing.local import abalone_train_module
+
+from inferpipe.serving.settings import ServingSettings
+from inferpipe.transformers._sklearn_fast import compile_model
+from inferpipe.transformers.sklearn import SklearnStage
+
+BENCHMARKS = Path(__file__).resolve().parents[4] / "benchmarks"
+
+
+def _benchmark_workload() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_workload", BENCHMARKS / "workload.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def workload(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("workload")
+    _benchmark_workload().build_workload(out)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("folder", "method"), [("whole", "predict"), ("preprocess", "transform"), ("model", "predict")]
+)
+def test_every_benchmark_step_runs_compiled(workload: Path, folder: str, method: str) -> None:
+    compiled = compile_model(joblib.load(workload / folder / "model.joblib"), method)
+    assert compiled.steps and compiled.fully_compiled, compiled.summary()
+
+
+def test_every_abalone_preprocessing_step_runs_compiled(tmp_path: Path) -> None:
+    dirs = abalone_train_module().train(tmp_path)
+    compiled = compile_model(joblib.load(dirs["preprocess"] / "model.joblib"), "transform")
+    assert len(compiled.steps) == 3 and compiled.fully_compiled, compiled.summary()
+
+
+def _answers(model_dir: Path, fast: bool, body: bytes) -> np.ndarray:
+    stage = SklearnStage()
+    stage.load(model_dir, ServingSettings.from_environ({"INFERPIPE_FAST_PATH": str(fast)}))
+    frame = stage.codec_registry.decode(body, _csv(), stage.schema)
+    return stage.transform(frame).to_numpy()
+
+
+def _csv():  # type: ignore[no-untyped-def]
+    from inferpipe.protocol.media import parse_media_type
+
+    return parse_media_type("text/csv")
+
+
+def test_the_stage_answers_the_same_with_and_without_the_fast_path(workload: Path) -> None:
+    body = (workload / "many.csv").read_bytes()
+    assert np.array_equal(
+        _answers(workload / "whole", True, body), _answers(workload / "whole", False, body)
+    )
+
+
+def test_the_start_log_says_which_steps_run_compiled(
+    workload: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="inferpipe.transformers.sklearn"):
+        SklearnStage().load(workload / "whole", ServingSettings.from_environ({}))
+    assert "fast path for Pipeline.predict: 4/4 steps compiled" in caplog.text
+
+
+def test_fast_path_false_serves_scikit_learn_itself(
+    workload: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="inferpipe.transformers.sklearn"):
+        SklearnStage().load(
+            workload / "whole", ServingSettings.from_environ({"INFERPIPE_FAST_PATH": "false"})
+        )
+    assert "fast path" not in caplog.text
