@@ -86,6 +86,8 @@ class SklearnStage(Stage):
             missing = [n for n in self.feature_names if n not in frame.columns]
             if missing:
                 raise SchemaMismatch(f"the records lack columns {missing}")
+            if list(frame.columns) == self.feature_names:
+                return frame  # already in the fitted order: no copy
             return frame[self.feature_names]
         if len(frame.columns) != len(self.feature_names):
             raise SchemaMismatch(

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from inferpipe.serving.frames import column_arrays
+
 FLOAT_TYPES = (np.float64, np.float32)
 
 
@@ -19,7 +21,7 @@ def as_matrix(data: Any) -> np.ndarray:
     if isinstance(data, np.ndarray):
         return data if data.ndim == 2 else data.reshape(len(data), -1)
     if hasattr(data, "columns"):
-        columns = [data[c].to_numpy() for c in data.columns]
+        columns = column_arrays(data)
         if not columns:
             return np.empty((len(data), 0))
         return np.column_stack(columns)

@@ -368,19 +368,26 @@ _LINEAR_CLASSIFIERS = [
     "PassiveAggressiveClassifier",
 ]
 
+
+def _trees(translate: Callable[[Any, str], Kernel]) -> Translator:
+    # scikit-learn's own tree walk is compiled code: faster than numpy's level-by-level
+    # gathers on big batches (3.5x at 1,000 rows here), slower on small ones (0.2x at 10).
+    return Translator(translate, _tree_probe, native_above_rows=64)
+
+
 TRANSLATORS = {
     **{name: Translator(_linear_regressor, _linear_probe) for name in _LINEAR_REGRESSORS},
     **{name: Translator(_linear_classifier, _linear_probe) for name in _LINEAR_CLASSIFIERS},
-    "DecisionTreeRegressor": Translator(_decision_tree, _tree_probe),
-    "DecisionTreeClassifier": Translator(_decision_tree, _tree_probe),
-    "ExtraTreeRegressor": Translator(_decision_tree, _tree_probe),
-    "ExtraTreeClassifier": Translator(_decision_tree, _tree_probe),
-    "RandomForestRegressor": Translator(_forest, _tree_probe),
-    "RandomForestClassifier": Translator(_forest, _tree_probe),
-    "ExtraTreesRegressor": Translator(_forest, _tree_probe),
-    "ExtraTreesClassifier": Translator(_forest, _tree_probe),
-    "GradientBoostingRegressor": Translator(_gradient_boosting, _tree_probe),
-    "GradientBoostingClassifier": Translator(_gradient_boosting, _tree_probe),
-    "HistGradientBoostingRegressor": Translator(_hist_gradient_boosting, _tree_probe),
-    "HistGradientBoostingClassifier": Translator(_hist_gradient_boosting, _tree_probe),
+    "DecisionTreeRegressor": _trees(_decision_tree),
+    "DecisionTreeClassifier": _trees(_decision_tree),
+    "ExtraTreeRegressor": _trees(_decision_tree),
+    "ExtraTreeClassifier": _trees(_decision_tree),
+    "RandomForestRegressor": _trees(_forest),
+    "RandomForestClassifier": _trees(_forest),
+    "ExtraTreesRegressor": _trees(_forest),
+    "ExtraTreesClassifier": _trees(_forest),
+    "GradientBoostingRegressor": _trees(_gradient_boosting),
+    "GradientBoostingClassifier": _trees(_gradient_boosting),
+    "HistGradientBoostingRegressor": _trees(_hist_gradient_boosting),
+    "HistGradientBoostingClassifier": _trees(_hist_gradient_boosting),
 }

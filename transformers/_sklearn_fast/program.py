@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from inferpipe.serving.frames import column_arrays
 from inferpipe.transformers._sklearn_fast.checks import as_matrix
 from inferpipe.transformers._sklearn_fast.registry import NotCompilable
 from inferpipe.transformers._sklearn_fast.tables import lookup
@@ -96,9 +97,20 @@ def _leaf(estimator: Any, method: str, path: str, steps: list[StepReport]) -> Ke
             reason = f"{type(exc).__name__}: {exc}"
         else:
             steps.append(StepReport(path, True))
-            return kernel
+            return _by_batch_size(kernel, fallback, translator.native_above_rows)
     steps.append(StepReport(path, False, reason))
     return fallback
+
+
+def _by_batch_size(kernel: Kernel, native: Kernel, limit: int | None) -> Kernel:
+    """The kernel for batches up to `limit` rows, scikit-learn's own method above."""
+    if limit is None:
+        return kernel
+
+    def run(features: Any) -> Any:
+        return native(features) if len(features) > limit else kernel(features)
+
+    return run
 
 
 def _pipeline(pipeline: Any, method: str, path: str, steps: list[StepReport]) -> Kernel:
@@ -152,7 +164,7 @@ def _column_transformer(transformer: Any, path: str, steps: list[StepReport]) ->
             )
         # A frame's columns are taken out once: pandas indexing per part costs more than
         # the arithmetic of a small request.
-        arrays = [features[c].to_numpy() for c in features.columns] if named else None
+        arrays = column_arrays(features) if named else None
         blocks = []
         for selected, kernel in parts:
             if arrays is None:

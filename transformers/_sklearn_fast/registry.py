@@ -19,6 +19,8 @@ class Translator:
     translate: Callable[[Any, str], Callable[[Any], Any]]
     #: fitted estimator -> input rows that exercise its fitted state.
     probe: Callable[[Any], np.ndarray]
+    #: Batches larger than this go to scikit-learn's own method (faster there).
+    native_above_rows: int | None = None
 
 
 def allows_nan(estimator: Any) -> bool:
