@@ -1,4 +1,5 @@
-"""gunicorn configuration for the runtime: gthread workers, graceful drain, per-worker warm-up.
+"""gunicorn configuration for the runtime: gthread workers (`worker.py`), graceful drain,
+per-worker warm-up.
 
 The stage loads once in the master before fork; threaded numeric code (OpenMP,
 BLAS pools) must not start there, so `warm_up` runs in each worker after fork.
@@ -41,7 +42,7 @@ def gunicorn_options(settings: ServingSettings, stage: Stage) -> dict[str, Any]:
     return {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.worker_count,
-        "worker_class": "gthread",
+        "worker_class": "inferpipe.serving.worker.BalancedThreadWorker",
         "threads": settings.threads,
         # gthread heartbeats from its main loop, so this only catches hung workers;
         # request deadlines are enforced in the app (504).

@@ -1,0 +1,103 @@
+"""The worker class: a busy worker leaves new connections to an idle one.
+
+Runs `inferpipe serve` for real (two workers, one thread each) with a script stage that
+takes 0.5 s and answers its worker's PID; two keep-alive clients that connect while the
+first is being served must land on different workers and finish together.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+SCRIPT = """
+import os
+import time
+
+
+def model_fn(model_dir):
+    return None
+
+
+def transform_fn(model, body, content_type, accept):
+    time.sleep(0.5)
+    return str(os.getpid()), "text/plain"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path):  # type: ignore[no-untyped-def]
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "inference.py").write_text(SCRIPT)
+    port = free_port()
+    env = {**os.environ, "SAGEMAKER_MODEL_SERVER_WORKERS": "2", "INFERPIPE_WORKER_THREADS": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "inferpipe",
+            "serve",
+            "--model-dir",
+            str(tmp_path),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        try:
+            connection.request("GET", "/ping")
+            if connection.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            connection.close()
+    yield port
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_a_busy_worker_leaves_the_next_connection_to_an_idle_one(two_workers: int) -> None:
+    pids: list[str] = []
+
+    def call() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", two_workers, timeout=10)
+        connection.request(
+            "POST", "/invocations", body=b"x", headers={"Content-Type": "text/plain"}
+        )
+        pids.append(connection.getresponse().read().decode())
+        connection.close()
+
+    for _ in range(3):  # a warm-up pair, then the pairs that count
+        pids.clear()
+        started = time.monotonic()
+        first = threading.Thread(target=call)
+        first.start()
+        time.sleep(0.15)  # the first request is being served now
+        second = threading.Thread(target=call)
+        second.start()
+        first.join()
+        second.join()
+        elapsed = time.monotonic() - started
+    assert len(set(pids)) == 2, pids
+    assert elapsed < 0.95  # served side by side, not one after the other
