@@ -18,13 +18,18 @@ from inferpipe_testing.containers import REPO_ROOT, free_port
 EXAMPLE = REPO_ROOT / "examples" / "abalone"
 
 
-def abalone_train_module() -> ModuleType:
-    """examples/abalone/train.py, imported by path (examples are not a package)."""
-    spec = importlib.util.spec_from_file_location("abalone_train", EXAMPLE / "train.py")
+def import_by_path(path: Path, name: str) -> ModuleType:
+    """A script imported from its file (examples and benchmarks are not packages)."""
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def abalone_train_module() -> ModuleType:
+    """examples/abalone/train.py."""
+    return import_by_path(EXAMPLE / "train.py", "abalone_train")
 
 
 @contextmanager

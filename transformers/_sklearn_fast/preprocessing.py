@@ -43,21 +43,26 @@ def _numeric(estimator: Any) -> Callable[[Any], np.ndarray]:
     return lambda data: float_matrix(data, name, width, nan_ok)
 
 
-def _standard_scaler(est: Any, method: str) -> Kernel:
-    _only_transform(method)
+def _centre_then_scale(est: Any, centre: Any, scale: Any) -> Kernel:
+    """x - centre, then / scale, in place (StandardScaler and RobustScaler alike)."""
     read = _numeric(est)
-    mean = est.mean_ if est.with_mean else None
-    scale = est.scale_ if est.with_std else None
 
     def run(data: Any) -> np.ndarray:
         matrix = read(data)
-        if mean is not None:
-            matrix -= mean
+        if centre is not None:
+            matrix -= centre
         if scale is not None:
             matrix /= scale
         return matrix
 
     return run
+
+
+def _standard_scaler(est: Any, method: str) -> Kernel:
+    _only_transform(method)
+    return _centre_then_scale(
+        est, est.mean_ if est.with_mean else None, est.scale_ if est.with_std else None
+    )
 
 
 def _min_max_scaler(est: Any, method: str) -> Kernel:
@@ -90,19 +95,11 @@ def _max_abs_scaler(est: Any, method: str) -> Kernel:
 
 def _robust_scaler(est: Any, method: str) -> Kernel:
     _only_transform(method)
-    read = _numeric(est)
-    center = est.center_ if est.with_centering else None
-    scale = est.scale_ if est.with_scaling else None
-
-    def run(data: Any) -> np.ndarray:
-        matrix = read(data)
-        if center is not None:
-            matrix -= center
-        if scale is not None:
-            matrix /= scale
-        return matrix
-
-    return run
+    return _centre_then_scale(
+        est,
+        est.center_ if est.with_centering else None,
+        est.scale_ if est.with_scaling else None,
+    )
 
 
 def _row_norms(matrix: np.ndarray, norm: str) -> np.ndarray:

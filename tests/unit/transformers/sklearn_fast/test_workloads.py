@@ -3,7 +3,6 @@ the sklearn stage answers the same through the fast path as without it."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from pathlib import Path
 from types import ModuleType
@@ -11,7 +10,7 @@ from types import ModuleType
 import joblib
 import numpy as np
 import pytest
-from inferpipe_testing.local import abalone_train_module
+from inferpipe_testing.local import abalone_train_module, import_by_path
 
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.transformers._sklearn_fast import compile_model
@@ -21,11 +20,7 @@ BENCHMARKS = Path(__file__).resolve().parents[4] / "benchmarks"
 
 
 def _benchmark_workload() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_workload", BENCHMARKS / "workload.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_by_path(BENCHMARKS / "workload.py", "bench_workload")
 
 
 @pytest.fixture(scope="module")
