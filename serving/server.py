@@ -5,6 +5,7 @@ This is what `docker run IMAGE serve` and `inferpipe serve` execute.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from typing import Any
@@ -42,6 +43,10 @@ def serve(settings: ServingSettings) -> int:
         return 1
 
     options = gunicorn_options(settings, stage)
+    # Everything loaded so far (the model, pandas, scikit-learn) lives as long as the
+    # process: out of the collector's sight, a full collection scans only request garbage.
+    gc.collect()
+    gc.freeze()
 
     class _Runtime(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
