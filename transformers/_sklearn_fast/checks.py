@@ -28,7 +28,7 @@ def as_matrix(data: Any) -> np.ndarray:
     return np.asarray(data)
 
 
-def check_width(matrix: np.ndarray, expected: int | None, name: str) -> None:
+def check_width(matrix: Any, expected: int | None, name: str) -> None:
     if expected is not None and matrix.shape[1] != expected:
         raise ValueError(
             f"X has {matrix.shape[1]} features, but {name} is expecting {expected} "

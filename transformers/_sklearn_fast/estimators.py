@@ -213,6 +213,8 @@ def _gradient_boosting(est: Any, method: str) -> Kernel:
         scores = raw(data)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
+    # Unlike HistGradientBoosting below, a margin of exactly 0 is the positive class here,
+    # and the loss maps the squeezed scores: both as scikit-learn's two classes do.
     def predict(data: Any) -> np.ndarray:
         scores = decision_function(data)
         encoded = (scores >= 0).astype(int) if scores.ndim == 1 else np.argmax(scores, axis=1)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from inferpipe.serving.frames import column_arrays
-from inferpipe.transformers._sklearn_fast.checks import as_matrix
+from inferpipe.transformers._sklearn_fast.checks import as_matrix, check_width
 from inferpipe.transformers._sklearn_fast.registry import NotCompilable
 from inferpipe.transformers._sklearn_fast.tables import lookup
 from inferpipe.transformers._sklearn_fast.verify import verify
@@ -121,10 +121,6 @@ def _pipeline(pipeline: Any, method: str, path: str, steps: list[StepReport]) ->
         kernels.append(
             _compile(step, method if last else "transform", f"{path}/{step_name}", steps)
         )
-    if method != "transform" and (
-        not pipeline.steps or pipeline.steps[-1][1] in (None, "passthrough")
-    ):
-        raise AttributeError(f"the Pipeline's last step has no {method}()")
 
     def run(features: Any) -> Any:
         for kernel in kernels:
@@ -157,11 +153,7 @@ def _column_transformer(transformer: Any, path: str, steps: list[StepReport]) ->
         named = hasattr(features, "columns")
         if not named:
             features = as_matrix(features)
-        if width is not None and features.shape[1] != width:
-            raise ValueError(
-                f"X has {features.shape[1]} features, but ColumnTransformer is expecting "
-                f"{width} features as input."
-            )
+        check_width(features, width, "ColumnTransformer")
         # A frame's columns are taken out once: pandas indexing per part costs more than
         # the arithmetic of a small request.
         arrays = column_arrays(features) if named else None
