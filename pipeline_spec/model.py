@@ -72,6 +72,8 @@ class ModelSpec(_Spec):
     vpc: VpcSpec | None = None
     containers: list[ContainerSpec] = Field(min_length=1)
     tags: dict[str, str] = Field(default_factory=dict)
+    #: Run adjacent inferpipe containers as one (see `inferpipe spec fuse`).
+    fuse: bool = False
 
 
 class AutoscalingSpec(_Spec):

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from inferpipe.pipeline_spec.errors import DeployError, SpecError
+from inferpipe.pipeline_spec.fusion import write_fused_artifacts
 from inferpipe.pipeline_spec.loader import check_deployable
 from inferpipe.pipeline_spec.model import ContainerSpec, PipelineSpec
 from inferpipe.pipeline_spec.resolve import (
@@ -107,6 +108,7 @@ def package_spec(
     their content-addressed S3 URLs, so a changed artifact gives a new model name.
     """
     check_deployable(spec)
+    spec, _ = write_fused_artifacts(spec, spec_dir, out_dir / "fused")
     packaged = []
     replacements: dict[tuple[str, str], ContainerSpec] = {}
     for key, model in spec.models.items():

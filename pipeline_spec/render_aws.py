@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inferpipe.pipeline_spec.fusion import planned_spec
 from inferpipe.pipeline_spec.model import PipelineSpec, VariantSpec
 from inferpipe.pipeline_spec.resolve import artifact_url, content_name, resolve_containers
 
@@ -181,7 +182,9 @@ def render_update_weights(spec: PipelineSpec, weights: dict[str, float] | None =
 
 
 def render_requests(spec: PipelineSpec) -> dict[str, Any]:
-    """Every request, keyed by the SageMaker / Application Auto Scaling operation name."""
+    """Every request, keyed by the SageMaker / Application Auto Scaling operation name
+    (models marked `fuse: true` as their fused containers)."""
+    spec = planned_spec(spec)
     requests: dict[str, Any] = {
         "CreateModel": [render_create_model(spec, key) for key in spec.models],
         "CreateEndpointConfig": render_create_endpoint_config(spec),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from inferpipe.pipeline_spec.fusion import planned_spec
 from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.pipeline_spec.render_aws import (
     render_create_endpoint_config,
@@ -30,6 +31,7 @@ def _model_resource(request: dict[str, Any]) -> dict[str, Any]:
 
 def render_template(spec: PipelineSpec) -> Template:
     """A CloudFormation template that creates what `deploy` would."""
+    spec = planned_spec(spec)
     resources: dict[str, Any] = {}
     model_ids = {}
     for key in spec.models:

@@ -41,6 +41,12 @@ def _containers(path: str, model: ModelSpec) -> Iterator[Issue]:
     names = [c.name for c in model.containers]
     for name in sorted({n for n in names if names.count(n) > 1}):
         yield f"{path}.containers", f"container name {name!r} repeats; names must be unique"
+    if model.fuse and model.execution_mode == "Direct":
+        yield (
+            f"{path}.fuse",
+            "Direct mode calls one container per request, so there is nothing to fuse: "
+            "remove `fuse: true` or use Serial mode",
+        )
     hostnames = [c.hostname for c in model.containers]
     if model.execution_mode == "Direct" and not all(hostnames):
         missing = [c.name for c in model.containers if not c.hostname]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from inferpipe.protocol import names
+from inferpipe.protocol import fused, names
 
 SERIAL = "Serial"
 DIRECT = "Direct"
@@ -161,6 +161,13 @@ def select_hops(hops: Sequence[Hop], mode: str, target_hostname: str | None) -> 
     return chosen[:1]
 
 
+def _culprit(hop: Hop, reply: HopReply) -> Hop:
+    """The container an error answer comes from: a fused container names which of its
+    original containers failed, so errors read as they did before fusion."""
+    inner = reply.header(fused.FAILED_CONTAINER_HEADER)
+    return Hop(inner, hop.target, hop.hostname, hop.environment) if inner else hop
+
+
 def _call(
     hop: Hop,
     index: int,
@@ -183,7 +190,10 @@ def _call(
         for observer in observers:
             observer.on_hop(event)
     if not 200 <= reply.status < 300:
-        raise container_error(hop, reply.status, reply.body.decode(errors="replace"))
+        culprit = _culprit(hop, reply)
+        if reply.header(fused.TIMED_OUT_HEADER):
+            raise _timeout_error(culprit)
+        raise container_error(culprit, reply.status, reply.body.decode(errors="replace"))
     if len(reply.body) > MAX_PAYLOAD_BYTES:
         raise container_error(
             hop, 413, f"response of {len(reply.body)} bytes exceeds {MAX_PAYLOAD_BYTES}"

@@ -35,15 +35,24 @@ def hop_settings(hop: Hop) -> ServingSettings:
 class InProcessTransport:
     """Calls stages loaded in this process; a `Transport` for `run_chain`."""
 
-    def __init__(self, hops: Sequence[Hop], threads: int = 4) -> None:
+    def __init__(self, hops: Sequence[Hop], threads: int = 4, warm: bool = True) -> None:
+        """Load every hop's stage. `warm=False` leaves `warm_up` to the caller: a fused
+        container loads before fork and warms each worker after it."""
         self._stages: dict[Hop, tuple[Stage, ServingSettings]] = {}
         for hop in hops:
             settings = hop_settings(hop)
             stage = load_stage(settings)
             check_default_accept(stage, settings)
-            stage.warm_up()
             self._stages[hop] = (stage, settings)
+        if warm:
+            self.warm_up()
+        #: Calls that ran past their stage's timeout and may still hold a pool thread.
+        self.stuck_calls = 0
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="inferpipe-chain")
+
+    def warm_up(self) -> None:
+        for stage, _ in self._stages.values():
+            stage.warm_up()
 
     def __call__(self, hop: Hop, body: bytes, headers: dict[str, str], timeout: float) -> HopReply:
         stage, settings = self._stages[hop]
@@ -78,6 +87,7 @@ class InProcessTransport:
         try:
             return future.result(timeout=min(timeout, settings.timeout))
         except FutureTimeout:
+            self.stuck_calls += 1
             # Whichever clock runs out first decides, as over HTTP: the caller's read
             # timeout, or the container's own SAGEMAKER_MODEL_SERVER_TIMEOUT (a 504).
             if timeout < settings.timeout:

@@ -11,13 +11,14 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from inferpipe.protocol.fused import STAGE_TIMINGS_HEADER
 from inferpipe.serving.invocation import (
     REQUEST_ID_HEADERS,
     body_too_large,
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("inferpipe.serving.access")
 
 blueprint = Blueprint("sagemaker", __name__)
+T = TypeVar("T")
 
 _executor_lock = threading.Lock()
 _executors: dict[int, ThreadPoolExecutor] = {}
@@ -76,20 +78,41 @@ def _read_body(limit: int) -> bytes:
     return request.stream.read(limit + 1)
 
 
-@blueprint.post("/invocations")
-def invocations() -> Response:
-    stage, settings = _context()
-    # Werkzeug's headers are case-blind, as read_invocation needs.
-    headers = cast(Mapping[str, str], request.headers)
-    invocation = read_invocation(stage, settings, headers, _read_body, g.request_id)
+def _within_timeout(settings: ServingSettings, call: Callable[..., T], *args: Any) -> T:
+    """Run `call` on the stage pool; past SAGEMAKER_MODEL_SERVER_TIMEOUT, recycle the
+    worker and answer 504."""
     # One spare pool thread: a call stuck past its timeout must not hold up the next
     # request while the worker is being recycled.
-    future = _executor(settings.threads + 1).submit(stage.invoke, invocation)
+    future = _executor(settings.threads + 1).submit(call, *args)
     try:
-        result: InvocationResponse = future.result(timeout=settings.timeout)
+        return future.result(timeout=settings.timeout)
     except FutureTimeout:
         current_app.extensions["inferpipe"]["on_timeout"]()
         raise stage_timeout(settings) from None
+
+
+def _raw_invocation(stage: Stage, settings: ServingSettings) -> Response:
+    """A raw stage (a fused chain) gets the body and headers as they came."""
+    limit = settings.max_payload_bytes
+    body = _read_body(limit)
+    if len(body) > limit:
+        raise body_too_large(len(body), limit)
+    headers = {k: v for k, v in request.headers.items()}
+    reply = _within_timeout(settings, stage.invoke_raw, body, headers)
+    if stage.has_stuck_calls():
+        current_app.extensions["inferpipe"]["on_timeout"]()
+    return Response(reply.body, status=reply.status, headers=dict(reply.headers))
+
+
+@blueprint.post("/invocations")
+def invocations() -> Response:
+    stage, settings = _context()
+    if stage.raw_requests:
+        return _raw_invocation(stage, settings)
+    # Werkzeug's headers are case-blind, as read_invocation needs.
+    headers = cast(Mapping[str, str], request.headers)
+    invocation = read_invocation(stage, settings, headers, _read_body, g.request_id)
+    result: InvocationResponse = _within_timeout(settings, stage.invoke, invocation)
     response = Response(result.body, status=200, content_type=result.content_type)
     response.headers.update(result.headers)
     return response
@@ -116,10 +139,12 @@ def access_log(response: Response) -> Response:
         response.calculate_content_length() or 0,
         elapsed_ms,
     )
-    access_logger.log(
-        level,
-        "request_id=%s method=%s path=%s status=%d bytes_in=%d bytes_out=%d latency_ms=%.1f",
-        *fields,
-    )
+    line = "request_id=%s method=%s path=%s status=%d bytes_in=%d bytes_out=%d latency_ms=%.1f"
+    stage_timings = response.headers.get(STAGE_TIMINGS_HEADER)
+    if stage_timings:
+        # A fused container: each original container's time, as separate containers logged it.
+        line += " stages_ms=%s"
+        fields = (*fields, stage_timings)
+    access_logger.log(level, line, *fields)
     response.headers["X-Request-Id"] = str(fields[0])
     return response

@@ -8,6 +8,7 @@ body (a user's script) overrides `invoke` instead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from inferpipe.protocol import media
+from inferpipe.protocol.chain import HopReply
 from inferpipe.protocol.media import MediaRange
 from inferpipe.serving import codecs
 from inferpipe.serving.schema import Schema
@@ -55,6 +57,10 @@ class Stage:
     codec_registry: ClassVar[codecs.CodecRegistry[Any, Any]] = codecs.TABULAR
     accepts: ClassVar[tuple[str, ...]] = codecs.TABULAR.decodable
     emits: ClassVar[tuple[str, ...]] = codecs.TABULAR.encodable
+    #: True for a stage that takes requests as they came (a fused chain, whose first
+    #: inner stage checks Content-Type, Accept and the body itself): the route calls
+    #: `invoke_raw` and answers what it returns, status and headers included.
+    raw_requests: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.schema: Schema | None = None
@@ -83,6 +89,15 @@ class Stage:
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Turn decoded input records into output records, one per input, in order."""
         return frame
+
+    def invoke_raw(self, body: bytes, headers: Mapping[str, str]) -> HopReply:
+        """Answer a request as it came (only stages with `raw_requests`)."""
+        raise NotImplementedError(f"the {self.kind} stage does not take raw requests")
+
+    def has_stuck_calls(self) -> bool:
+        """True when a call ran past its timeout inside the stage and may still hold a
+        thread: the worker is then recycled, as after a timeout of the whole request."""
+        return False
 
     def invoke(self, request: InvocationRequest) -> InvocationResponse:
         """Handle one request: decode, transform, encode."""

@@ -26,10 +26,12 @@ STAGE_KINDS = {
     "postprocess": "inferpipe.transformers.postprocess:PostprocessStage",
     "script": "inferpipe.transformers.script:ScriptStage",
     "xgboost": "inferpipe.transformers.xgboost:XGBoostStage",
+    "fused": "inferpipe.transformers.fused:FusedStage",
 }
 
 #: (what to look for, kind) in the order detection tries them.
 DETECTION_RULES = (
+    ("fused.json", "fused"),
     ("bundle.json", "sparkml"),
     ("metadata/", "sparkml"),
     ("code/<SAGEMAKER_PROGRAM>", "script"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from inferpipe.cli._common import EXIT_OK, SubParsers
+from inferpipe.cli._common import EXIT_OK, SubParsers, progress
 
 
 def run_spec_validate(args: argparse.Namespace) -> int:
@@ -26,6 +26,30 @@ def run_spec_render(args: argparse.Namespace) -> int:
 
     for path in write_rendered(load_spec(args.spec), args.out):
         print(path)
+    return EXIT_OK
+
+
+def run_spec_fuse(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.errors import SpecError
+    from inferpipe.pipeline_spec.fusion import describe, write_fused_spec
+    from inferpipe.pipeline_spec.loader import load_spec
+
+    spec = load_spec(args.spec)
+    unknown = sorted(set(args.model or ()) - set(spec.models))
+    if unknown:
+        raise SpecError(
+            f"no model {', '.join(unknown)} in {args.spec}; models: {', '.join(spec.models)}"
+        )
+    if args.output.resolve() == args.spec.resolve():
+        raise SpecError("-o must name a new file: the spec you pass is never rewritten")
+    models = args.model or sorted(spec.models)
+    artifacts = args.artifacts or args.output.with_name(f"{args.output.stem}-artifacts")
+    for line in describe(spec, models):
+        progress(line)
+    runs = write_fused_spec(spec, args.spec.resolve().parent, args.output, artifacts, models)
+    for run in runs:
+        progress(f"wrote {artifacts / run.model / run.name}/ ({len(run.members)} stages)")
+    print(args.output)
     return EXIT_OK
 
 
@@ -55,7 +79,7 @@ def run_spec_import(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands: SubParsers) -> None:
-    """`spec validate|render|schema|import`."""
+    """`spec validate|render|fuse|schema|import`."""
     spec = commands.add_parser(
         "spec",
         help="validate, render or describe a pipeline spec",
@@ -74,6 +98,28 @@ def add_commands(commands: SubParsers) -> None:
     render.add_argument("spec", type=Path)
     render.add_argument("--out", type=Path, required=True, help="output directory")
     render.set_defaults(run=run_spec_render)
+    fuse = spec_commands.add_parser(
+        "fuse",
+        help="write a copy of the spec whose adjacent inferpipe containers run as one",
+        description=(
+            "Merge adjacent inferpipe containers (preprocess/postprocess images, local "
+            "artifacts, Serial mode) of each model into one container that runs them in "
+            "process: fewer hops, the same answers and errors. Writes the fused spec "
+            "and, beside it, each fused container's artifact (stages/NN-<name>/ and "
+            "fused.json). `fuse: true` on a model does the same at deploy and local up."
+        ),
+    )
+    fuse.add_argument("spec", type=Path)
+    fuse.add_argument("-o", "--output", type=Path, required=True, help="the fused spec to write")
+    fuse.add_argument(
+        "--model", action="append", help="fuse only this model (repeatable; default: all)"
+    )
+    fuse.add_argument(
+        "--artifacts",
+        type=Path,
+        help="where the fused artifacts go (default: <OUTPUT stem>-artifacts/ beside it)",
+    )
+    fuse.set_defaults(run=run_spec_fuse)
     schema = spec_commands.add_parser(
         "schema", help="print the spec's JSON Schema (for editor completion)"
     )

@@ -5,17 +5,24 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
+from inferpipe.protocol import fused
 from inferpipe.protocol.chain import HopEvent
 
 
 class HopTimer:
-    """A chain observer that keeps (container name, seconds) of every answered hop."""
+    """A chain observer that keeps (container name, seconds) of every answered hop; a
+    fused container's hop counts as the original containers it ran, by their names."""
 
     def __init__(self) -> None:
         self.timings: list[tuple[str, float]] = []
 
     def on_hop(self, event: HopEvent) -> None:
-        if event.reply is not None:
+        if event.reply is None:
+            return
+        inner = event.reply.header(fused.STAGE_TIMINGS_HEADER)
+        if inner:
+            self.timings += fused.parse_timings_header(inner)
+        else:
             self.timings.append((event.hop.name, event.seconds))
 
 

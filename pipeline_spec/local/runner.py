@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from inferpipe.pipeline_spec.errors import DeployError
+from inferpipe.pipeline_spec.fusion import write_fused_artifacts
 from inferpipe.pipeline_spec.local.chain import prepare_containers
 from inferpipe.pipeline_spec.local.endpoint import HttpSend, LocalEndpoint, LocalVariant
 from inferpipe.pipeline_spec.local.engines import DockerEngine, ProcessEngine, Running
@@ -111,6 +112,7 @@ def start_local(
     seed: int = 0,
 ) -> LocalDeployment:
     """Start the containers of every model a variant uses, and the endpoint over them."""
+    spec, _ = write_fused_artifacts(spec, spec_dir, state_dir / "fused", s3=s3)
     used = {v.model for v in spec.variants} | ({spec.transform.model} if spec.transform else set())
     started: list[StartedContainer] = []
     hops: dict[str, tuple[Hop, ...]] = {}
