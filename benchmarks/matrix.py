@@ -1,5 +1,7 @@
-"""Speed, side by side in one run: the hand-made baseline, one inferpipe container and
-the three-container local endpoint, over c in {1, 4, 16} by {1 row, 1,000 rows}.
+"""Speed, side by side in one run: the hand-made baseline, one inferpipe container, a
+hand-made router over three hand-made stages (and over three echo stages: the HTTP
+ceiling of three hops), and the local endpoint with the same three stages, separate and
+fused, over c in {1, 4, 16} by {1 row, 1,000 rows}.
 
     python -P benchmarks/matrix.py [--duration 10] [--out benchmarks/results]
 
@@ -20,7 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -54,6 +56,8 @@ class Server:
     env: dict[str, str]
     ping_url: str
     invoke_url: str
+    #: Processes it calls (a hand-made router's stages), started before it.
+    helpers: list[Server] = field(default_factory=list)
 
 
 def free_port() -> int:
@@ -128,22 +132,69 @@ def run_wrk(url: str, body: Path, connections: int, seconds: float, script: Path
     )
 
 
+def _gunicorn(port: int, app: str, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        app,
+    ]
+
+
+def handmade_chain(name: str, work: Path, roles: tuple[str, ...]) -> Server:
+    """A hand-made Flask router over three hand-made Flask stages (one sync worker each,
+    as the local endpoint runs one worker per container; the router has two)."""
+    stages = []
+    for role in roles:
+        port = free_port()
+        stages.append(
+            Server(
+                f"{name} {role}",
+                _gunicorn(port, "handmade_chain:app", 1),
+                {"HANDMADE_ROLE": role, "HANDMADE_MODEL_DIR": str(work)},
+                f"http://127.0.0.1:{port}/ping",
+                f"http://127.0.0.1:{port}/invocations",
+            )
+        )
+    router = free_port()
+    return Server(
+        name,
+        _gunicorn(router, "handmade_chain:app", 2),
+        {
+            "HANDMADE_ROLE": "router",
+            "HANDMADE_STAGES": ",".join(s.ping_url.removesuffix("/ping") for s in stages),
+        },
+        f"http://127.0.0.1:{router}/ping",
+        f"http://127.0.0.1:{router}/invocations",
+        stages,
+    )
+
+
+def local_endpoint(name: str, work: Path, spec: Path) -> Server:
+    front = free_port()
+    command = [sys.executable, "-P", "-m", "inferpipe", "local", "up", str(spec)]
+    command += ["--engine", "process", "--port", str(front)]
+    command += ["--state-dir", str(work / f"state-{spec.stem}")]
+    return Server(
+        name,
+        command,
+        {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
+        f"http://127.0.0.1:{front}/ping",
+        f"http://127.0.0.1:{front}/endpoints/bench/invocations",
+    )
+
+
 def servers(work: Path, spec: Path) -> list[Server]:
     python = sys.executable
-    base, ours, front = free_port(), free_port(), free_port()
+    base, ours = free_port(), free_port()
     return [
         Server(
             "baseline",
-            [
-                python,
-                "-m",
-                "gunicorn",
-                "--workers",
-                "2",
-                "--bind",
-                f"127.0.0.1:{base}",
-                "baseline_app:app",
-            ],
+            _gunicorn(base, "baseline_app:app", 2),
             {"BASELINE_MODEL_DIR": str(work / "whole")},
             f"http://127.0.0.1:{base}/ping",
             f"http://127.0.0.1:{base}/invocations",
@@ -155,27 +206,12 @@ def servers(work: Path, spec: Path) -> list[Server]:
             f"http://127.0.0.1:{ours}/ping",
             f"http://127.0.0.1:{ours}/invocations",
         ),
-        Server(
-            "local endpoint (3 containers)",
-            [
-                python,
-                "-P",
-                "-m",
-                "inferpipe",
-                "local",
-                "up",
-                str(spec),
-                "--engine",
-                "process",
-                "--port",
-                str(front),
-                "--state-dir",
-                str(work / "state"),
-            ],
-            {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
-            f"http://127.0.0.1:{front}/ping",
-            f"http://127.0.0.1:{front}/endpoints/bench/invocations",
+        handmade_chain("hand-made router + 3 echo stages", work, ("echo",) * 3),
+        handmade_chain(
+            "hand-made router + 3 Flask stages", work, ("preprocess", "model", "postprocess")
         ),
+        local_endpoint("local endpoint (3 containers)", work, spec),
+        local_endpoint("local endpoint, fused (1 container)", work, spec.with_name("fused.yaml")),
     ]
 
 
@@ -188,6 +224,7 @@ def measure(
     results: dict[str, dict[str, Cell]] = {}
     cold: dict[str, float] = {}
     for server in servers(work, spec):
+        helpers = [start(h, work / f"{h.name}.log")[0] for h in server.helpers]
         process, cold[server.name] = start(server, work / f"{server.name}.log")
         print(
             f"[bench] {server.name}: first /ping after {cold[server.name]:.2f} s", file=sys.stderr
@@ -202,7 +239,8 @@ def measure(
                     results[server.name][key] = cell
                     print(f"[bench] {server.name} {key}: {cell}", file=sys.stderr)
         finally:
-            stop(process)
+            for begun in [process, *helpers]:
+                stop(begun)
     return results, cold
 
 

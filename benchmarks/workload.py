@@ -3,7 +3,8 @@ scale the numbers, one-hot the sex) and a GradientBoostingRegressor.
 
 Writes, under one folder: `whole/` (the Pipeline in one model dir, for one container and
 the baseline), `preprocess/`, `model/`, `postprocess/` (the same work split into three
-inferpipe containers), `spec.yaml` (those three behind a local endpoint), and the request
+inferpipe containers), `spec.yaml` (those three behind a local endpoint), `fused.yaml`
+(the same with `fuse: true`: one container running the three in process), and the request
 bodies `one.csv` (1 row) and `many.csv` (1,000 rows).
 """
 
@@ -66,6 +67,8 @@ def _spec(out: Path) -> Path:
         "variants": [{"name": "A", "model": "bench", "instance_type": "ml.m5.large"}],
     }
     (out / "spec.yaml").write_text(yaml.safe_dump(document))
+    document["models"]["bench"]["fuse"] = True
+    (out / "fused.yaml").write_text(yaml.safe_dump(document))
     return out / "spec.yaml"
 
 

@@ -99,8 +99,6 @@ def _raw_invocation(stage: Stage, settings: ServingSettings) -> Response:
         raise body_too_large(len(body), limit)
     headers = {k: v for k, v in request.headers.items()}
     reply = _within_timeout(settings, stage.invoke_raw, body, headers)
-    if stage.has_stuck_calls():
-        current_app.extensions["inferpipe"]["on_timeout"]()
     return Response(reply.body, status=reply.status, headers=dict(reply.headers))
 
 

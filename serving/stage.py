@@ -94,11 +94,6 @@ class Stage:
         """Answer a request as it came (only stages with `raw_requests`)."""
         raise NotImplementedError(f"the {self.kind} stage does not take raw requests")
 
-    def has_stuck_calls(self) -> bool:
-        """True when a call ran past its timeout inside the stage and may still hold a
-        thread: the worker is then recycled, as after a timeout of the whole request."""
-        return False
-
     def invoke(self, request: InvocationRequest) -> InvocationResponse:
         """Handle one request: decode, transform, encode."""
         frame = self.codec_registry.decode(request.body, request.content_type, self.schema)

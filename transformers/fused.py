@@ -66,8 +66,7 @@ class FusedStage(Stage):
         entries = fused.read_manifest(model_dir)
         self.hops = tuple(_hop(model_dir, entry) for entry in entries)
         self.timeout = float(settings.timeout)
-        self.transport = InProcessTransport(self.hops, threads=settings.threads + 1, warm=False)
-        self._stuck_seen = 0
+        self.transport = InProcessTransport(self.hops, warm=False, inline=True)
         logger.info(
             "fused stage: %s",
             " -> ".join(f"{e.container} ({e.display_name})" for e in entries),
@@ -75,11 +74,6 @@ class FusedStage(Stage):
 
     def warm_up(self) -> None:
         self.transport.warm_up()
-
-    def has_stuck_calls(self) -> bool:
-        stuck = self.transport.stuck_calls > self._stuck_seen
-        self._stuck_seen = self.transport.stuck_calls
-        return stuck
 
     def invoke_raw(self, body: bytes, headers: Mapping[str, str]) -> HopReply:
         lookup = CaseBlindHeaders(headers)

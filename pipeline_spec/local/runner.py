@@ -4,6 +4,7 @@ local endpoint that routes to them. Stopping stops them all."""
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 import urllib.request
@@ -28,6 +29,13 @@ TRANSFORM_VARIANT = "batch-transform"
 #: Local runs default to one worker per container: a pipeline of 15 would otherwise
 #: start 15 x CPU-count processes on a laptop.
 LOCAL_DEFAULTS = {names.MODEL_SERVER_WORKERS: "1"}
+
+
+def local_defaults(members: int) -> dict[str, str]:
+    """One worker per container; a fused container keeps the processes its members had
+    (up to one per core), or fusing would take cores away from the chain."""
+    workers = min(members, os.cpu_count() or 1)
+    return {**LOCAL_DEFAULTS, names.MODEL_SERVER_WORKERS: str(max(workers, 1))}
 
 
 def free_port() -> int:
@@ -112,7 +120,8 @@ def start_local(
     seed: int = 0,
 ) -> LocalDeployment:
     """Start the containers of every model a variant uses, and the endpoint over them."""
-    spec, _ = write_fused_artifacts(spec, spec_dir, state_dir / "fused", s3=s3)
+    spec, runs = write_fused_artifacts(spec, spec_dir, state_dir / "fused", s3=s3)
+    members = {(run.model, run.name): len(run.members) for run in runs}
     used = {v.model for v in spec.variants} | ({spec.transform.model} if spec.transform else set())
     started: list[StartedContainer] = []
     hops: dict[str, tuple[Hop, ...]] = {}
@@ -124,7 +133,7 @@ def start_local(
                 container = ready.container
                 port = free_port()
                 environment = {
-                    **LOCAL_DEFAULTS,
+                    **local_defaults(members.get((key, container.name), 1)),
                     **ready.environment,
                     names.SAFE_PORT_RANGE: f"{port}-{port}",
                 }

@@ -27,4 +27,9 @@ def test_benchmark_matrix_smoke_run_writes_table_and_plot(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr[-2000:]
     table = (tmp_path / "matrix.md").read_text()
     assert "| 1 row, c=1 |" in table and "x**" in table and "Cold start" in table
+    for server in ("hand-made router + 3 echo stages", "hand-made router + 3 Flask stages"):
+        assert server in table
+    assert "local endpoint, fused (1 container)" in table
+    # Every server answered every request of its cell.
+    assert "errors" not in table
     assert (tmp_path / "matrix.png").read_bytes()[:4] == b"\x89PNG"

@@ -93,16 +93,31 @@ def test_an_error_names_the_original_container(tmp_path: Path) -> None:
     assert json.loads(answer.data)["stage"] == "csv-only"
 
 
-def test_a_member_timeout_is_its_504_and_recycles_the_worker(tmp_path: Path) -> None:
+def test_a_member_past_its_timeout_answers_its_504(tmp_path: Path) -> None:
     folder = _fused_dir(
         tmp_path / "f", [REPORT, SLOW], [{}, {"SAGEMAKER_MODEL_SERVER_TIMEOUT": "1"}]
     )
     recycled: list[int] = []
     client = _client(folder, recycled, SAGEMAKER_MODEL_SERVER_TIMEOUT="30")
     answer = client.post("/invocations", data=b"1\n", headers={"Content-Type": "text/csv"})
+    # The member's own answer, as its container gives it (SlowStage takes 3 s).
     assert answer.status_code == 504
     assert answer.headers[fused.FAILED_CONTAINER_HEADER] == "container-2"
-    assert json.loads(answer.data)["error"] == "timeout"
+    assert json.loads(answer.data) == {
+        "error": "timeout",
+        "message": "the stage did not answer within 1 s (SAGEMAKER_MODEL_SERVER_TIMEOUT)",
+        "stage": "slow",
+    }
+    assert recycled == []
+
+
+def test_a_chain_past_the_fused_timeout_recycles_the_worker(tmp_path: Path) -> None:
+    folder = _fused_dir(tmp_path / "f", [REPORT, SLOW], [{}, {}])
+    recycled: list[int] = []
+    client = _client(folder, recycled, SAGEMAKER_MODEL_SERVER_TIMEOUT="1")
+    answer = client.post("/invocations", data=b"1\n", headers={"Content-Type": "text/csv"})
+    assert answer.status_code == 504
+    assert json.loads(answer.data)["stage"] == "fused"
     assert recycled == [1]
 
 
