@@ -34,6 +34,11 @@ access_logger = logging.getLogger("inferpipe.serving.access")
 blueprint = Blueprint("sagemaker", __name__)
 T = TypeVar("T")
 
+#: How much of a refused (too large) body is read and dropped so the client gets the 413.
+DRAIN_MAX_BYTES = 1 << 30
+DRAIN_SECONDS = 10.0
+DRAIN_CHUNK = 1 << 16
+
 _executor_lock = threading.Lock()
 _executors: dict[int, ThreadPoolExecutor] = {}
 
@@ -70,10 +75,36 @@ def execution_parameters() -> Response:
     )
 
 
+def _drain(length: int) -> None:
+    """Read and drop a refused body, up to DRAIN_MAX_BYTES and DRAIN_SECONDS: a client
+    still sending when the server answers and closes sees a broken pipe, not the 413."""
+    sock = request.environ.get("gunicorn.socket")
+    previous = sock.gettimeout() if sock is not None else None
+    deadline = time.monotonic() + DRAIN_SECONDS
+    remaining = min(length, DRAIN_MAX_BYTES)
+    try:
+        while remaining > 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if sock is not None:
+                sock.settimeout(left)
+            chunk = request.stream.read(min(remaining, DRAIN_CHUNK))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+    except Exception:
+        logger.debug("stopped draining a refused body", exc_info=True)
+    finally:
+        if sock is not None:
+            sock.settimeout(previous)
+
+
 def _read_body(limit: int) -> bytes:
     """At most limit + 1 bytes of the body (a larger one is refused by `check_body`)."""
     length = request.content_length
     if length is not None and length > limit:
+        _drain(length)
         raise body_too_large(length, limit)
     return request.stream.read(limit + 1)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from inferpipe.cli._common import EXIT_OK, SubParsers, progress
 
@@ -28,9 +29,23 @@ def run_loadtest(args: argparse.Namespace) -> int:
         start_rps=args.start_rps,
         engine=args.engine,
     )
+    if args.sweep:
+        return _run_sweep(args, spec, settings)
     loads = load_test(
         spec, args.spec.resolve().parent, args.state_dir, settings, args.variant, progress
     )
+    _print_loads(args, loads)
+    if args.output:
+        for line in write_spec_with_targets(args.spec, args.output, loads):
+            progress(f"left alone: {line}")
+        print(f"wrote {args.output}")
+    if args.plot:
+        plot_loads(loads, args.p99_ms, args.plot)
+        print(f"wrote {args.plot}")
+    return EXIT_OK
+
+
+def _print_loads(args: argparse.Namespace, loads: list[Any]) -> None:
     print(
         f"measured on this machine ({os.cpu_count()} cores, {args.engine} engine), "
         "not on the variants' instance types:"
@@ -43,12 +58,61 @@ def run_loadtest(args: argparse.Namespace) -> int:
             f"{load.variant}: MAX_RPS {load.max_rps:.1f}; SageMakerVariantInvocationsPerInstance "
             f"= {load.max_rps:.1f} x {load.safety_factor:g} x 60 = {load.target:g}"
         )
+
+
+def _candidates(text: str | None) -> list[tuple[int, int]]:
+    from inferpipe.pipeline_spec.errors import SpecError
+    from inferpipe.pipeline_spec.local.loadtest_session import sweep_candidates
+
+    if not text:
+        return sweep_candidates(os.cpu_count() or 1)
+    candidates = []
+    for part in text.split(","):
+        workers, sep, threads = part.strip().partition("x")
+        if not (sep and workers.isdigit() and threads.isdigit()) or "0" in (workers, threads):
+            raise SpecError(f"--sweep-settings: {part!r} is not WORKERSxTHREADS (e.g. 2x1)")
+        candidates.append((int(workers), int(threads)))
+    return candidates
+
+
+def _run_sweep(args: argparse.Namespace, spec: Any, settings: Any) -> int:
+    from inferpipe.pipeline_spec.local.loadtest_session import (
+        best_points,
+        plot_sweep,
+        sweep,
+        write_spec_with_targets,
+    )
+
+    points = sweep(
+        spec,
+        args.spec.resolve().parent,
+        args.state_dir,
+        settings,
+        args.variant,
+        progress,
+        _candidates(args.sweep_settings),
+    )
+    print(f"sweep on this machine ({os.cpu_count()} cores), not on the instance types:")
+    print("| setting | " + " | ".join(load.variant for load in points[0].loads) + " |")
+    print("|---" * (len(points[0].loads) + 1) + "|")
+    for point in points:
+        cells = [f"{load.max_rps:.1f}" if load.max_rps else "-" for load in point.loads]
+        print(f"| {point.label} | " + " | ".join(cells) + " |")
+    best = best_points(points)
+    loads = []
+    for variant, point in sorted(best.items()):
+        load = next(load for load in point.loads if load.variant == variant)
+        loads.append(load)
+        variables = " ".join(f"{k}={v}" for k, v in point.environment.items())
+        print(f"{variant}: recommended {point.label} per inferpipe container ({variables})")
+    _print_loads(args, loads)
     if args.output:
-        for line in write_spec_with_targets(args.spec, args.output, loads):
+        environments = {variant: point.environment for variant, point in best.items()}
+        for line in write_spec_with_targets(args.spec, args.output, loads, environments):
             progress(f"left alone: {line}")
         print(f"wrote {args.output}")
     if args.plot:
-        plot_loads(loads, args.p99_ms, args.plot)
+        plot_sweep(points, args.plot)
         print(f"wrote {args.plot}")
     return EXIT_OK
 
@@ -74,6 +138,15 @@ def add_commands(commands: SubParsers) -> None:
     loadtest.add_argument("--engine", choices=("process", "docker"), default="process")
     loadtest.add_argument("-o", "--output", type=Path, help="write a copy of the spec with max_rps")
     loadtest.add_argument("--plot", type=Path, help="write latency vs rate as a PNG")
+    loadtest.add_argument(
+        "--sweep",
+        action="store_true",
+        help="repeat the test per worker/thread setting and recommend the best "
+        "(default settings: 1, one per core and two per core workers x 1 and 2 threads)",
+    )
+    loadtest.add_argument(
+        "--sweep-settings", metavar="WxT,...", help="the settings to sweep, e.g. 1x1,2x1,2x2"
+    )
     loadtest.add_argument(
         "--state-dir", type=Path, default=Path(".inferpipe/loadtest"), help="model dirs, logs"
     )

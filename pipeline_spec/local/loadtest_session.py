@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from inferpipe.pipeline_spec import builtins
 from inferpipe.pipeline_spec.errors import SpecError
 from inferpipe.pipeline_spec.loadtest import (
     Send,
@@ -122,9 +123,101 @@ def load_test(
     return results
 
 
-def write_spec_with_targets(source: Path, target: Path, loads: list[VariantLoad]) -> list[str]:
-    """A copy of the spec with each measured variant's `autoscaling.max_rps` set (the user's
-    file is never rewritten). Returns the variants left alone and why."""
+@dataclass(frozen=True)
+class SweepPoint:
+    """One server setting tried by `loadtest --sweep`, and what each variant did under it."""
+
+    workers: int
+    threads: int
+    loads: list[VariantLoad]
+
+    @property
+    def label(self) -> str:
+        return f"{self.workers} workers x {self.threads} threads"
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return server_environment(self.workers, self.threads)
+
+
+def server_environment(workers: int, threads: int) -> dict[str, str]:
+    return {names.MODEL_SERVER_WORKERS: str(workers), names.WORKER_THREADS: str(threads)}
+
+
+def sweep_candidates(cores: int) -> list[tuple[int, int]]:
+    """Worker and thread counts worth trying on `cores` cores: one worker, one per core
+    and two per core, each with one and two request threads."""
+    return [(w, t) for w in sorted({1, cores, 2 * cores}) for t in (1, 2)]
+
+
+def _tunable(image: str | None) -> bool:
+    """Only inferpipe's containers are given the swept settings (others have their own)."""
+    return image is not None and builtins.is_inferpipe_image(image)
+
+
+def with_server_settings(spec: PipelineSpec, workers: int, threads: int) -> PipelineSpec:
+    """The spec with every inferpipe container set to `workers` x `threads`."""
+    extra = server_environment(workers, threads)
+    models = {}
+    for key, model in spec.models.items():
+        containers = [
+            c.model_copy(update={"environment": {**c.environment, **extra}})
+            if _tunable(c.image)
+            else c
+            for c in model.containers
+        ]
+        models[key] = model.model_copy(update={"containers": containers})
+    return spec.model_copy(update={"models": models})
+
+
+def sweep(
+    spec: PipelineSpec,
+    spec_dir: Path,
+    state_dir: Path,
+    settings: LoadSettings,
+    variants: list[str] | None,
+    progress: Callable[[str], None],
+    candidates: list[tuple[int, int]],
+) -> list[SweepPoint]:
+    """Load-test the spec once per worker/thread setting (the local analogue of Inference
+    Recommender, on this machine's cores, not the instance type's)."""
+    points = []
+    for number, (workers, threads) in enumerate(candidates, start=1):
+        progress(f"[sweep {number}/{len(candidates)}] {workers} workers x {threads} threads")
+        tuned = with_server_settings(spec, workers, threads)
+        loads = load_test(tuned, spec_dir, state_dir, settings, variants, progress)
+        points.append(SweepPoint(workers, threads, loads))
+    return points
+
+
+def best_points(points: list[SweepPoint]) -> dict[str, SweepPoint]:
+    """Per variant, the setting with the highest MAX_RPS (ties: fewer processes)."""
+    best: dict[str, SweepPoint] = {}
+    for point in points:
+        for load in point.loads:
+            if load.max_rps is None:
+                continue
+            current = best.get(load.variant)
+            rate = _rate(current, load.variant) if current else -1.0
+            if load.max_rps > rate:
+                best[load.variant] = point
+    return best
+
+
+def _rate(point: SweepPoint, variant: str) -> float:
+    load = next(load for load in point.loads if load.variant == variant)
+    return load.max_rps if load.max_rps is not None else -1.0
+
+
+def write_spec_with_targets(
+    source: Path,
+    target: Path,
+    loads: list[VariantLoad],
+    environments: dict[str, dict[str, str]] | None = None,
+) -> list[str]:
+    """A copy of the spec with each measured variant's `autoscaling.max_rps` set and, from
+    a sweep, the recommended server settings on its model's inferpipe containers (the
+    user's file is never rewritten). Returns the variants left alone and why."""
     if target.resolve() == source.resolve():
         raise SpecError("-o must name a new file: the spec itself is never rewritten")
     document: dict[str, Any] = yaml.safe_load(source.read_text())
@@ -134,6 +227,12 @@ def write_spec_with_targets(source: Path, target: Path, loads: list[VariantLoad]
         load = by_name.get(variant.get("name"))
         if load is None:
             continue
+        environment = (environments or {}).get(load.variant)
+        if environment:
+            model = document.get("models", {}).get(variant.get("model"), {})
+            for container in model.get("containers", []):
+                if _tunable(container.get("image")):
+                    container["environment"] = {**container.get("environment", {}), **environment}
         if load.max_rps is None:
             skipped.append(f"{load.variant}: no step met the objective")
         elif not variant.get("autoscaling"):
@@ -163,6 +262,32 @@ def plot_loads(loads: list[VariantLoad], p99_ms: float, target: Path) -> None:
     axis.set_xlabel("achieved requests / s")
     axis.set_ylabel("latency (ms)")
     axis.set_title(f"inferpipe loadtest on this machine ({os.cpu_count()} cores)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(target, dpi=110)
+
+
+def plot_sweep(points: list[SweepPoint], target: Path) -> None:
+    """MAX_RPS per setting and variant, as a bar chart PNG."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise SpecError("the plot needs matplotlib: pip install 'inferpipe[bench]'") from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    variants = sorted({load.variant for point in points for load in point.loads})
+    figure, axis = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / max(len(variants), 1)
+    for index, variant in enumerate(variants):
+        rates = [max(_rate(point, variant), 0.0) for point in points]
+        axis.bar([i + index * width for i in range(len(points))], rates, width, label=variant)
+    axis.set_xticks(
+        [i + width * (len(variants) - 1) / 2 for i in range(len(points))],
+        [point.label.replace(" x ", "\nx ") for point in points],
+    )
+    axis.set_ylabel("MAX_RPS within the p99 objective")
+    axis.set_title(f"inferpipe loadtest --sweep on this machine ({os.cpu_count()} cores)")
     axis.legend()
     figure.tight_layout()
     figure.savefig(target, dpi=110)

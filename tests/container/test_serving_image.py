@@ -6,12 +6,15 @@ import json
 import textwrap
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pytest
 import requests
+import urllib3
 from inferpipe_testing.bad_requests import BAD_REQUESTS, GOOD_ROW
 from inferpipe_testing.containers import Container, docker, start_container
 from inferpipe_testing.data import make_mixed_rows, read_oracle_frame, rows_to_csv
@@ -103,6 +106,29 @@ def test_body_over_the_payload_limit_gets_413(mixed_container: Container) -> Non
     response = mixed_container.post(GOOD_ROW * 400_000, "text/csv")
     assert response.status_code == 413
     assert response.json()["error"] == "payload-too-large"
+    assert mixed_container.post(GOOD_ROW, "text/csv").status_code == 200
+
+
+@pytest.mark.parametrize("client", ["urllib", "urllib3"])
+def test_a_far_larger_body_still_gets_its_413_before_the_connection_closes(
+    mixed_container: Container, client: str
+) -> None:
+    # 40 MB: far more than the socket buffers hold, so the server must read what it
+    # refuses; otherwise an ordinary client, still sending, sees a broken pipe.
+    body = GOOD_ROW.encode() * 2_200_000
+    url = f"{mixed_container.url}/invocations"
+    headers = {"Content-Type": "text/csv"}
+    if client == "urllib":
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=60)
+        status, answer = refused.value.code, json.loads(refused.value.read())
+    else:
+        reply = urllib3.PoolManager().request("POST", url, body=body, headers=headers, timeout=60)
+        status, answer = reply.status, json.loads(reply.data)
+    assert status == 413
+    assert answer["error"] == "payload-too-large"
+    assert f"the body is {len(body)} bytes" in answer["message"]
     assert mixed_container.post(GOOD_ROW, "text/csv").status_code == 200
 
 

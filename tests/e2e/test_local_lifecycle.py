@@ -188,3 +188,39 @@ def test_loadtest_reports_max_rps_and_writes_a_spec_copy(abalone_dir: Path, tmp_
     assert tuned.variants[0].autoscaling is not None
     assert tuned.variants[0].autoscaling.max_rps is not None
     assert (tmp_path / "load.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_loadtest_sweep_recommends_a_setting(abalone_dir: Path, tmp_path: Path) -> None:
+    body = tmp_path / "row.csv"
+    body.write_text("M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n")
+    done = cli(
+        "loadtest",
+        str(abalone_dir / "spec.yaml"),
+        "--body",
+        str(body),
+        "--variant",
+        "A",
+        "--p99-ms",
+        "500",
+        "--duration",
+        "4",
+        "--step-seconds",
+        "2",
+        "--sweep",
+        "--sweep-settings",
+        "1x1,2x1",
+        "--state-dir",
+        str(tmp_path / "state"),
+        "-o",
+        str(tmp_path / "tuned.yaml"),
+        "--plot",
+        str(tmp_path / "sweep.png"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[sweep 2/2] 2 workers x 1 threads" in done.stderr
+    assert "| 1 workers x 1 threads |" in done.stdout
+    assert "A: recommended " in done.stdout and "not on the instance types" in done.stdout
+    tuned = load_spec(tmp_path / "tuned.yaml")
+    preprocess = tuned.models["abalone-v1"].containers[0]
+    assert preprocess.environment["SAGEMAKER_MODEL_SERVER_WORKERS"] in {"1", "2"}
+    assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG"

@@ -11,7 +11,14 @@ import yaml
 
 from inferpipe.pipeline_spec.errors import SpecError
 from inferpipe.pipeline_spec.loadtest import StepResult, autoscaling_target, find_max_rps, run_step
-from inferpipe.pipeline_spec.local.loadtest_session import VariantLoad, write_spec_with_targets
+from inferpipe.pipeline_spec.local.loadtest_session import (
+    SweepPoint,
+    VariantLoad,
+    best_points,
+    sweep_candidates,
+    with_server_settings,
+    write_spec_with_targets,
+)
 
 
 def capacity_limited(service_seconds: float, capacity: int):  # type: ignore[no-untyped-def]
@@ -94,3 +101,37 @@ def test_the_spec_copy_gets_max_rps_and_the_original_is_untouched(tmp_path: Path
     assert source.read_text() == before
     with pytest.raises(SpecError, match="never rewritten"):
         write_spec_with_targets(source, source, loads)
+
+
+def test_the_sweep_tries_one_worker_one_per_core_and_two_per_core() -> None:
+    assert sweep_candidates(2) == [(1, 1), (1, 2), (2, 1), (2, 2), (4, 1), (4, 2)]
+    assert sweep_candidates(1) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+
+
+def test_the_best_setting_per_variant_is_the_highest_max_rps_fewest_processes_first() -> None:
+    points = [
+        SweepPoint(1, 1, [VariantLoad("A", 50.0, 0.5, []), VariantLoad("B", None, 0.5, [])]),
+        SweepPoint(2, 1, [VariantLoad("A", 90.0, 0.5, []), VariantLoad("B", 20.0, 0.5, [])]),
+        SweepPoint(4, 1, [VariantLoad("A", 90.0, 0.5, []), VariantLoad("B", 10.0, 0.5, [])]),
+    ]
+    best = best_points(points)
+    assert (best["A"].workers, best["B"].workers) == (2, 2)
+
+
+def test_swept_settings_go_to_inferpipe_containers_only(tmp_path: Path) -> None:
+    from inferpipe.pipeline_spec.loader import load_spec
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "abalone" / "spec.yaml"
+    spec = with_server_settings(load_spec(example), 2, 3)
+    environments = [c.environment for c in spec.models["abalone-v1"].containers]
+    assert environments[0]["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2"
+    assert environments[0]["INFERPIPE_WORKER_THREADS"] == "3"
+    assert "SAGEMAKER_MODEL_SERVER_WORKERS" not in environments[1]  # the built-in XGBoost
+    loads = [VariantLoad("A", 12.0, 0.5, [])]
+    out = tmp_path / "tuned.yaml"
+    write_spec_with_targets(example, out, loads, {"A": {"INFERPIPE_WORKER_THREADS": "3"}})
+    written = load_spec(out)
+    containers = written.models["abalone-v1"].containers
+    assert [c.environment.get("INFERPIPE_WORKER_THREADS") for c in containers] == ["3", None, "3"]
+    assert written.variants[0].autoscaling is not None
+    assert written.variants[0].autoscaling.max_rps == 12.0
