@@ -7,6 +7,7 @@
     │   ├── SchemaMismatch         400 schema-mismatch
     │   └── ClientError            4xx client-error (status chosen by user code)
     ├── NotAcceptable              406 not-acceptable
+    ├── RequestTimeout             408 request-timeout
     ├── PayloadTooLarge            413 payload-too-large
     ├── UnsupportedMediaType       415 unsupported-media-type
     ├── StageFailed                500 stage-failed
@@ -70,6 +71,11 @@ class ClientError(BadInput):
 class NotAcceptable(InferpipeError):
     status = 406
     code = "not-acceptable"
+
+
+class RequestTimeout(InferpipeError):
+    status = 408
+    code = "request-timeout"
 
 
 class PayloadTooLarge(InferpipeError):

@@ -12,6 +12,9 @@ import os
 import signal
 from typing import Any
 
+from inferpipe.protocol import names
+from inferpipe.protocol.errors import RequestTimeout
+from inferpipe.serving.invocation import error_body
 from inferpipe.serving.settings import GRACEFUL_TIMEOUT_SECONDS, ServingSettings
 from inferpipe.serving.stage import Stage
 
@@ -27,6 +30,22 @@ def recycle_worker() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+def configure_worker(worker: Any, settings: ServingSettings, stage_kind: str) -> None:
+    """Give the worker class its request read bound, the payload limit and its 408."""
+    worker.request_read_timeout = float(settings.request_read_timeout)
+    worker.max_body_bytes = settings.max_payload_bytes
+    message = (
+        f"the request did not arrive within {settings.request_read_timeout} s "
+        f"({names.REQUEST_READ_TIMEOUT})"
+    )
+    body = error_body(RequestTimeout.code, message, stage_kind)
+    worker.timeout_answer = (
+        b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+
+
 def _gunicorn_level(level: int) -> str:
     name = logging.getLevelName(level)
     return name.lower() if name in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"} else "info"
@@ -36,6 +55,7 @@ def gunicorn_options(settings: ServingSettings, stage: Stage) -> dict[str, Any]:
     """The gunicorn settings for serving `stage` under `settings`."""
 
     def post_fork(_server: Any, worker: Any) -> None:
+        configure_worker(worker, settings, stage.kind)
         stage.warm_up()
         logger.debug("worker pid=%d warmed up", worker.pid)
 

@@ -6,8 +6,10 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-batch-code.html
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
 import threading
 import time
 import uuid
@@ -18,6 +20,8 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from inferpipe.protocol import names
+from inferpipe.protocol.errors import RequestTimeout
 from inferpipe.protocol.fused import STAGE_TIMINGS_HEADER
 from inferpipe.serving.invocation import (
     REQUEST_ID_HEADERS,
@@ -101,12 +105,34 @@ def _drain(length: int) -> None:
 
 
 def _read_body(limit: int) -> bytes:
-    """At most limit + 1 bytes of the body (a larger one is refused by `check_body`)."""
+    """At most limit + 1 bytes of the body (a larger one is refused by `check_body`).
+
+    The worker class hands over requests whose body has arrived; a chunked body is still
+    read here, within INFERPIPE_REQUEST_READ_TIMEOUT (a 408 after it)."""
     length = request.content_length
     if length is not None and length > limit:
         _drain(length)
         raise body_too_large(length, limit)
-    return request.stream.read(limit + 1)
+    _, settings = _context()
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None:
+        return request.stream.read(limit + 1)
+    previous = sock.gettimeout()
+    sock.settimeout(settings.request_read_timeout)
+    try:
+        return request.stream.read(limit + 1)
+    except Exception as exc:
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+            # No more reading on this connection: it closes once the 408 is sent.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RD)
+            raise RequestTimeout(
+                f"the body did not arrive within {settings.request_read_timeout} s "
+                f"({names.REQUEST_READ_TIMEOUT})"
+            ) from None
+        raise
+    finally:
+        sock.settimeout(previous)
 
 
 def _within_timeout(settings: ServingSettings, call: Callable[..., T], *args: Any) -> T:

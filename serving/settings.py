@@ -135,6 +135,12 @@ class ServingSettings:
     timeout: int = _env(
         names.MODEL_SERVER_TIMEOUT, _positive_int, "seconds per request before a 504", 60
     )
+    request_read_timeout: int = _env(
+        names.REQUEST_READ_TIMEOUT,
+        _positive_int,
+        "seconds a request (headers and body) may take to arrive before a 408",
+        30,
+    )
     default_accept: str | None = _env(
         names.DEFAULT_INVOCATIONS_ACCEPT,
         _media_type,
