@@ -17,6 +17,10 @@ def run_spec_validate(args: argparse.Namespace) -> int:
         f"{args.spec}: valid: endpoint {spec.endpoint} in {spec.region}, "
         f"{len(spec.models)} model(s), variants {variants}"
     )
+    from inferpipe.pipeline_spec.fusion import describe, marked_models
+
+    for line in describe(spec, marked_models(spec)):
+        print(f"fuse: {line}")
     return EXIT_OK
 
 

@@ -204,3 +204,11 @@ def test_timings_header_round_trips() -> None:
         ("container-1", 0.001234),
         ("container-2", 0.5),
     ]
+
+
+def test_validate_shows_what_fuse_true_will_fuse(tmp_path: Path) -> None:
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(_document(MIXED, fuse=True)))
+    command = [sys.executable, "-P", "-m", "inferpipe", "spec", "validate", "spec.yaml"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "fuse: m: 7 -> 5 containers: [pre + scale] -> xgb" in done.stdout
