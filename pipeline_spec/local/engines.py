@@ -5,7 +5,10 @@ Both run the same runtime on a loopback port with the environment SageMaker woul
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,6 +20,8 @@ from inferpipe.pipeline_spec.errors import DeployError, SpecError
 from inferpipe.pipeline_spec.model import ContainerSpec
 from inferpipe.protocol import names
 
+#: Docker label on every container `local up` starts: the pid of the process that owns it.
+OWNER_LABEL = "inferpipe.local.owner"
 #: Built-ins with a local stand-in image (docker engine) and stage kind (both engines).
 LOCAL_BUILTINS = {
     "xgboost": ("inferpipe-xgboost:latest", "xgboost"),
@@ -78,10 +83,24 @@ class ProcessRunning:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        # Workers outlive a server killed with SIGKILL (and hold its port) until they
+        # notice; the container runs in its own process group, so end them all now.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def log_tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when `local up` dies, however it dies (Linux's
+    PR_SET_PDEATHSIG), so no container outlives its endpoint holding a port."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
 class ProcessEngine:
@@ -104,6 +123,8 @@ class ProcessEngine:
                 env=env,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                start_new_session=True,
             )
         return ProcessRunning(process, log)
 
@@ -167,6 +188,8 @@ class DockerEngine:
             f"{model_dir}:/opt/ml/model:ro",
             "--env",
             f"{names.BIND_TO_PORT}={port}",
+            "--label",
+            f"{OWNER_LABEL}={os.getpid()}",
         ]
         for key, value in environment.items():
             args += ["--env", f"{key}={value}"]
@@ -180,10 +203,47 @@ class DockerEngine:
         return DockerRunning(name)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphans() -> list[str]:
+    """Remove docker containers a killed `local up` left behind (labelled with an owner
+    pid that no longer runs); returns their names. Nothing happens without docker."""
+    if shutil.which("docker") is None:
+        return []
+    listed = subprocess.run(
+        [
+            "docker",
+            "ps",
+            "-a",
+            "--filter",
+            f"label={OWNER_LABEL}",
+            "--format",
+            '{{.Names}}\t{{.Label "' + OWNER_LABEL + '"}}',
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    orphans = []
+    for line in listed.stdout.splitlines():
+        name, _, owner = line.partition("\t")
+        if owner.isdigit() and not _pid_alive(int(owner)):
+            orphans.append(name)
+    if orphans:
+        subprocess.run(["docker", "rm", "--force", *orphans], capture_output=True, check=False)
+    return orphans
+
+
 def _base_environment() -> dict[str, str]:
     """What a child process needs from ours: PATH and friends, no SAGEMAKER_* leaking in."""
-    import os
-
     keep = (
         "PATH",
         "HOME",

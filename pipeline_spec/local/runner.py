@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,18 +52,74 @@ class StartedContainer:
     name: str
     url: str
     running: Running
+    #: Starts the container again (same port, model dir and environment).
+    start_again: Callable[[], Running] | None = None
+    restarts: int = 0
+
+
+def stop_all(containers: list[StartedContainer]) -> None:
+    """Stop every container at once (each may take seconds to drain), not one by one."""
+    threads = [threading.Thread(target=c.running.stop, daemon=True) for c in containers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 @dataclass
 class LocalDeployment:
-    """Everything `local up` started; `stop` ends it all."""
+    """Everything `local up` started; `stop` ends it all. `supervise` restarts a
+    container that dies, as the platform replaces an unhealthy one."""
 
     endpoint: LocalEndpoint
     containers: list[StartedContainer] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
     def stop(self) -> None:
-        for container in self.containers:
-            container.running.stop()
+        self._stopping.set()
+        stop_all(self.containers)
+
+    def supervise(
+        self,
+        progress: Callable[[str], None],
+        on_restart: Callable[[], None] = lambda: None,
+        interval: float = 1.0,
+    ) -> threading.Thread:
+        """Watch the containers from a background thread; restart any that exits."""
+
+        def watch() -> None:
+            while not self._stopping.wait(interval):
+                for container in self.containers:
+                    if self._stopping.is_set():
+                        return
+                    if container.start_again is None or container.running.alive():
+                        continue
+                    self._restart(container, progress)
+                    on_restart()
+
+        thread = threading.Thread(target=watch, name="inferpipe-supervisor", daemon=True)
+        thread.start()
+        return thread
+
+    def _restart(self, container: StartedContainer, progress: Callable[[str], None]) -> None:
+        assert container.start_again is not None
+        if self._stopping.is_set():
+            return
+        progress(
+            f"{container.model}/{container.name} exited; restarting it. Last log lines:\n"
+            f"{container.running.log_tail(10)}"
+        )
+        container.running.stop()  # the docker engine removes the dead container first
+        container.running = container.start_again()
+        container.restarts += 1
+        try:
+            wait_ready([container], progress)
+        except DeployError as exc:
+            progress(f"restart of {container.model}/{container.name} failed: {exc}")
 
 
 def _model_dirs_in(root: Path) -> Callable[[int, ContainerSpec], Path]:
@@ -138,16 +196,19 @@ def start_local(
                     names.SAFE_PORT_RANGE: f"{port}-{port}",
                 }
                 log = state_dir / key / container.name / "container.log"
-                running = engine.start(container, ready.model_dir, port, environment, log)
+                start_again = partial(
+                    engine.start, container, ready.model_dir, port, environment, log
+                )
                 url = f"http://127.0.0.1:{port}"
-                started.append(StartedContainer(key, container.name, url, running))
+                started.append(
+                    StartedContainer(key, container.name, url, start_again(), start_again)
+                )
                 model_hops.append(ready.hop(url))
             hops[key] = tuple(model_hops)
         progress(f"started {len(started)} containers with the {engine.name} engine")
         wait_ready(started, progress)
     except BaseException:
-        for begun in started:
-            begun.running.stop()
+        stop_all(started)
         raise
     variants = [
         LocalVariant(v.name, v.weight, spec.models[v.model].execution_mode, hops[v.model])

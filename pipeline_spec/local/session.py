@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from inferpipe.pipeline_spec.errors import DeployError
-from inferpipe.pipeline_spec.local.engines import DockerRunning, choose_engine
+from inferpipe.pipeline_spec.local.engines import (
+    DockerEngine,
+    DockerRunning,
+    choose_engine,
+    sweep_orphans,
+)
 from inferpipe.pipeline_spec.local.front import FrontServer, pooled_transport
 from inferpipe.pipeline_spec.local.runner import LocalDeployment, ping_problem, start_local
 from inferpipe.pipeline_spec.model import PipelineSpec
@@ -50,6 +55,9 @@ def bring_up(
 ) -> tuple[LocalDeployment, FrontServer]:
     """Start containers and the front server (in a background thread); write the state file."""
     engine = choose_engine(engine_name)
+    if isinstance(engine, DockerEngine):
+        for name in sweep_orphans():
+            progress(f"removed {name}, left behind by a local endpoint that was killed")
     work = state_dir / spec.endpoint
     deployment = start_local(
         spec, spec_dir, engine, work, pooled_transport(), progress, _s3_client(spec), seed
@@ -60,22 +68,30 @@ def bring_up(
         deployment.stop()
         raise DeployError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
     front.start_background()
-    state = {
-        "pid": os.getpid(),
-        "url": front.url,
-        "engine": engine.name,
-        "containers": [
-            {
-                "model": c.model,
-                "name": c.name,
-                "url": c.url,
-                "log": str(work / c.model / c.name / "container.log"),
-                "docker": c.running.name if isinstance(c.running, DockerRunning) else None,
-            }
-            for c in deployment.containers
-        ],
-    }
-    state_file(state_dir, spec.endpoint).write_text(json.dumps(state, indent=2))
+
+    def write_state() -> None:
+        state = {
+            "pid": os.getpid(),
+            "url": front.url,
+            "engine": engine.name,
+            "containers": [
+                {
+                    "model": c.model,
+                    "name": c.name,
+                    "url": c.url,
+                    "log": str(work / c.model / c.name / "container.log"),
+                    "docker": c.running.name if isinstance(c.running, DockerRunning) else None,
+                    "restarts": c.restarts,
+                }
+                for c in deployment.containers
+            ],
+        }
+        path = state_file(state_dir, spec.endpoint)
+        if path.parent.is_dir() and not deployment.stopping:
+            path.write_text(json.dumps(state, indent=2))
+
+    write_state()
+    deployment.supervise(progress, on_restart=write_state)
     return deployment, front
 
 
@@ -112,6 +128,7 @@ def read_state(state_dir: Path, endpoint: str) -> dict[str, Any]:
 
 def bring_down(state_dir: Path, endpoint: str, deadline_seconds: float = 45) -> None:
     """Signal the `local up` process and wait for it to clean up."""
+    sweep_orphans()
     state = read_state(state_dir, endpoint)
     try:
         os.kill(int(state["pid"]), signal.SIGTERM)
@@ -138,9 +155,10 @@ def describe_status(state_dir: Path, endpoint: str) -> list[str]:
         f"{endpoint}: {state['url']} ({state['engine']} engine, pid {state['pid']}): "
         f"{_answers(state['url'])}"
     ]
-    lines += [
-        f"  {c['model']}/{c['name']}: {c['url']}: {_answers(c['url'])}" for c in state["containers"]
-    ]
+    for c in state["containers"]:
+        restarts = int(c.get("restarts", 0))
+        again = f" (restarted {restarts} time{'s' if restarts != 1 else ''})" if restarts else ""
+        lines.append(f"  {c['model']}/{c['name']}: {c['url']}: {_answers(c['url'])}{again}")
     return lines
 
 

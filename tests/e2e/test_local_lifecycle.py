@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -224,3 +226,118 @@ def test_loadtest_sweep_recommends_a_setting(abalone_dir: Path, tmp_path: Path) 
     preprocess = tuned.models["abalone-v1"].containers[0]
     assert preprocess.environment["SAGEMAKER_MODEL_SERVER_WORKERS"] in {"1", "2"}
     assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _up(spec: str, state: str, port: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-P", "-m", "inferpipe", "local", "up", spec, "--engine"]
+    command += ["process", "--port", str(port), "--state-dir", state]
+    up = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
+            return up
+        except OSError:
+            time.sleep(0.3)
+    up.kill()
+    raise AssertionError("local up did not answer /ping")
+
+
+def _invoke(port: int) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/endpoints/abalone/invocations",
+        data=b"M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n",
+        headers={"Content-Type": "text/csv", "X-Amzn-SageMaker-Target-Variant": "A"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def _container_pids(up: subprocess.Popen[bytes]) -> list[int]:
+    return [child.pid for child in psutil.Process(up.pid).children()]
+
+
+def test_a_killed_container_is_restarted_and_status_shows_it(
+    abalone_dir: Path, tmp_path: Path
+) -> None:
+    spec, state, port = str(abalone_dir / "spec.yaml"), str(tmp_path / "state"), free_port()
+    up = _up(spec, state, port)
+    try:
+        assert _invoke(port) == 200
+        state_doc = json.loads((tmp_path / "state" / "abalone.json").read_text())
+        model_port = int(state_doc["containers"][1]["url"].rsplit(":", 1)[1])
+        victim = next(
+            p
+            for p in psutil.Process(up.pid).children()
+            if any(c.laddr.port == model_port for c in p.net_connections(kind="tcp"))
+        )
+        victim.kill()  # kill -9 of container-2's server
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            containers = json.loads((tmp_path / "state" / "abalone.json").read_text())
+            if containers["containers"][1]["restarts"] == 1:
+                break
+            time.sleep(0.3)
+        statuses = [_invoke(port)]
+        while statuses[-1] != 200 and time.monotonic() < deadline:
+            time.sleep(0.3)
+            statuses.append(_invoke(port))
+        assert statuses[-1] == 200, statuses
+        assert set(statuses[:-1]) <= {424}  # failures meanwhile are ModelErrors
+        status = cli("local", "status", spec, "--state-dir", state)
+        assert "model: " in status.stdout and "(restarted 1 time)" in status.stdout, status.stdout
+        assert status.stdout.count(": up") == 4
+    finally:
+        up.terminate()
+        up.wait(timeout=60)
+
+
+def test_no_container_outlives_a_killed_local_up(abalone_dir: Path, tmp_path: Path) -> None:
+    spec, state, port = str(abalone_dir / "spec.yaml"), str(tmp_path / "state"), free_port()
+    up = _up(spec, state, port)
+    children = _container_pids(up)
+    assert len(children) == 3
+    up.kill()  # SIGKILL: no clean-up code runs in local up
+    up.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(psutil.pid_exists(p) for p in children):
+        time.sleep(0.2)
+    alive = [p for p in children if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert alive == []
+
+
+def test_local_down_sweeps_docker_containers_a_killed_up_left(
+    abalone_dir: Path, tmp_path: Path, images: dict[str, str]
+) -> None:
+    spec, state, port = str(abalone_dir / "spec.yaml"), str(tmp_path / "state"), free_port()
+    command = [sys.executable, "-P", "-m", "inferpipe", "local", "up", spec, "--engine"]
+    up = subprocess.Popen(
+        [*command, "docker", "--port", str(port), "--state-dir", state],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    label = f"label=inferpipe.local.owner={up.pid}"
+
+    def labelled() -> list[str]:
+        listed = subprocess.run(
+            ["docker", "ps", "-a", "-q", "--filter", label],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return listed.stdout.split()
+
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(labelled()) < 3:
+            time.sleep(0.5)
+        assert len(labelled()) == 3
+    finally:
+        up.kill()  # docker containers do not die with their parent
+        up.wait(timeout=10)
+    assert len(labelled()) == 3
+    assert cli("local", "down", spec, "--state-dir", state).returncode == 0
+    assert labelled() == []
