@@ -160,10 +160,11 @@ def test_nothing_local_listens_beyond_loopback(
         deployment.stop()
 
 
-def test_loadtest_reports_max_rps_and_writes_a_spec_copy(abalone_dir: Path, tmp_path: Path) -> None:
+def _loadtest(abalone_dir: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    """`inferpipe loadtest` of variant A with short steps, writing into tmp_path."""
     body = tmp_path / "row.csv"
     body.write_text("M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n")
-    done = cli(
+    return cli(
         "loadtest",
         str(abalone_dir / "spec.yaml"),
         "--body",
@@ -172,17 +173,18 @@ def test_loadtest_reports_max_rps_and_writes_a_spec_copy(abalone_dir: Path, tmp_
         "A",
         "--p99-ms",
         "500",
-        "--duration",
-        "6",
         "--step-seconds",
         "2",
         "--state-dir",
         str(tmp_path / "state"),
         "-o",
         str(tmp_path / "tuned.yaml"),
-        "--plot",
-        str(tmp_path / "load.png"),
+        *extra,
     )
+
+
+def test_loadtest_reports_max_rps_and_writes_a_spec_copy(abalone_dir: Path, tmp_path: Path) -> None:
+    done = _loadtest(abalone_dir, tmp_path, "--duration", "6", "--plot", str(tmp_path / "load.png"))
     assert done.returncode == 0, done.stderr
     assert "A: MAX_RPS" in done.stdout and "x 0.5 x 60 =" in done.stdout
     assert "[A 1/3] asked 5.0 rps" in done.stderr
@@ -193,28 +195,14 @@ def test_loadtest_reports_max_rps_and_writes_a_spec_copy(abalone_dir: Path, tmp_
 
 
 def test_loadtest_sweep_recommends_a_setting(abalone_dir: Path, tmp_path: Path) -> None:
-    body = tmp_path / "row.csv"
-    body.write_text("M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n")
-    done = cli(
-        "loadtest",
-        str(abalone_dir / "spec.yaml"),
-        "--body",
-        str(body),
-        "--variant",
-        "A",
-        "--p99-ms",
-        "500",
+    done = _loadtest(
+        abalone_dir,
+        tmp_path,
         "--duration",
         "4",
-        "--step-seconds",
-        "2",
         "--sweep",
         "--sweep-settings",
         "1x1,2x1",
-        "--state-dir",
-        str(tmp_path / "state"),
-        "-o",
-        str(tmp_path / "tuned.yaml"),
         "--plot",
         str(tmp_path / "sweep.png"),
     )
