@@ -35,7 +35,8 @@ def _endpoint_name(args: argparse.Namespace) -> str:
 def run_local_down(args: argparse.Namespace) -> int:
     from inferpipe.pipeline_spec.local.session import bring_down
 
-    bring_down(args.state_dir, _endpoint_name(args))
+    for name in bring_down(args.state_dir, _endpoint_name(args)):
+        print(f"removed {name}, left behind by a local endpoint that was killed")
     print("stopped")
     return EXIT_OK
 

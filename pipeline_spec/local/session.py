@@ -126,15 +126,18 @@ def read_state(state_dir: Path, endpoint: str) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
 
 
-def bring_down(state_dir: Path, endpoint: str, deadline_seconds: float = 45) -> None:
-    """Signal the `local up` process and wait for it to clean up."""
-    sweep_orphans()
+def bring_down(state_dir: Path, endpoint: str, deadline_seconds: float = 45) -> list[str]:
+    """Signal the `local up` process and wait for it to clean up; first remove docker
+    containers a killed `local up` left behind. Returns what was swept."""
+    swept = sweep_orphans()
+    if swept and not state_file(state_dir, endpoint).is_file():
+        return swept
     state = read_state(state_dir, endpoint)
     try:
         os.kill(int(state["pid"]), signal.SIGTERM)
     except ProcessLookupError:
         state_file(state_dir, endpoint).unlink(missing_ok=True)
-        return
+        return swept
     end = time.monotonic() + deadline_seconds
     while state_file(state_dir, endpoint).exists() and time.monotonic() < end:
         time.sleep(0.2)
@@ -143,6 +146,7 @@ def bring_down(state_dir: Path, endpoint: str, deadline_seconds: float = 45) -> 
             f"local endpoint {endpoint} (pid {state['pid']}) did not stop in "
             f"{deadline_seconds:.0f} s"
         )
+    return swept
 
 
 def _answers(url: str) -> str:

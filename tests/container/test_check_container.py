@@ -46,6 +46,22 @@ def test_preprocess_image_passes_the_contract(
     assert len(statuses) == 13
 
 
+def test_check_container_as_a_function_for_users_ci(
+    images: dict[str, str], mixed_pipeline_dir: Path, tmp_path: Path
+) -> None:
+    from inferpipe.testing import check_container as check
+
+    report = check(images["preprocess"], mixed_pipeline_dir, sample=GOOD_ROW.encode() * 3)
+    assert report.passed, report.summary()
+    assert len(report.results) == 13
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.joblib").write_bytes(b"not a joblib file")
+    failed = check(images["preprocess"], broken, start_timeout=30)
+    assert not failed.passed
+    assert "starts with `serve`" in failed.summary()
+
+
 def test_postprocess_image_passes_and_reports_junit(images: dict[str, str], tmp_path: Path) -> None:
     model_dir = tmp_path / "model"
     model_dir.mkdir()
