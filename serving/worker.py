@@ -53,12 +53,18 @@ def request_complete(buffer: bytes | bytearray, max_body: int) -> bool:
 
 
 class _Arriving:
-    """A connection whose next request is still arriving, with what has come so far."""
+    """A connection whose next request is still arriving, with what has come so far.
 
-    def __init__(self, conn: Any, deadline: float) -> None:
+    A new connection `reserved` a request thread until its first bytes arrive (or a
+    second passes): without that, a worker would accept a burst of new keep-alive
+    connections before any of them made it busy, and keep them all."""
+
+    def __init__(self, conn: Any, deadline: float, reserved: bool) -> None:
         self.conn = conn
         self.deadline = deadline
         self.buffer = bytearray()
+        self.reserved = reserved
+        self.since = time.monotonic()
 
 
 class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
@@ -74,6 +80,7 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._busy = 0
+        self._reserved = 0
         self._limit = 0
         self._arriving: deque[_Arriving] = deque()
         super().__init__(*args, **kwargs)
@@ -81,7 +88,7 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
     @property
     def worker_connections(self) -> int:
         # gthread's loop accepts while nr_conns < worker_connections.
-        if self._busy >= self.cfg.threads:
+        if self._busy + self._reserved >= self.cfg.threads:
             return int(self.nr_conns)
         return self._limit
 
@@ -94,7 +101,9 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
         if conn.initialized and conn.parser is not None and conn.parser.unreader.buf.tell():
             self._to_thread(conn)  # a request already read ahead by the last one's drain
             return
-        arriving = _Arriving(conn, time.monotonic() + self.request_read_timeout)
+        fresh = not conn.initialized
+        arriving = _Arriving(conn, time.monotonic() + self.request_read_timeout, fresh)
+        self._reserved += fresh
         conn.sock.setblocking(False)
         self._arriving.append(arriving)
         self.poller.register(
@@ -113,6 +122,7 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self.nr_conns -= 1
             arriving.conn.close()
             return
+        self._release(arriving)
         arriving.buffer += data
         if request_complete(arriving.buffer, self.max_body_bytes):
             self._drop(arriving)
@@ -123,7 +133,13 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
             conn.data_ready = True
             self._to_thread(conn)
 
+    def _release(self, arriving: _Arriving) -> None:
+        if arriving.reserved:
+            arriving.reserved = False
+            self._reserved -= 1
+
     def _drop(self, arriving: _Arriving) -> None:
+        self._release(arriving)
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(arriving.conn.sock)
         with contextlib.suppress(ValueError):
@@ -141,6 +157,9 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
         """Also answer 408 to, and close, requests that did not arrive in time."""
         super().murder_pending()
         now = time.monotonic()
+        for waiting in self._arriving:
+            if waiting.reserved and now - waiting.since > 1.0:
+                self._release(waiting)  # a silent client must not stop this worker accepting
         while self._arriving and self._arriving[0].deadline <= now:
             arriving = self._arriving[0]
             self._drop(arriving)
