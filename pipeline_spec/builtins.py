@@ -80,7 +80,11 @@ def parse_ecr_uri(uri: str) -> EcrImage | None:
     return EcrImage(match["account"], match["region"], match["repository"], match["tag"])
 
 
+def repository_name(uri: str) -> str:
+    """The last path part of an image URI, without tag or digest ('inferpipe-preprocess')."""
+    return uri.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+
+
 def is_inferpipe_image(uri: str) -> bool:
     """True for inferpipe's own images (their repositories are named inferpipe-*)."""
-    repository = uri.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-    return repository.startswith("inferpipe-")
+    return repository_name(uri).startswith("inferpipe-")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inferpipe.pipeline_spec import builtins
 from inferpipe.pipeline_spec.local.artifacts import prepare_model_dir
 from inferpipe.pipeline_spec.model import ContainerSpec, ModelSpec, PipelineSpec
 from inferpipe.pipeline_spec.resolve import ResolvedContainer, resolve_containers
@@ -67,16 +68,12 @@ class FusedRun:
     container: ContainerSpec
 
 
-def _repository(image: str) -> str:
-    return image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-
-
 def why_not_fusable(container: ContainerSpec) -> str | None:
     """None when the container can be fused, else the reason in a few words."""
     if container.builtin is not None:
         return f"built-in algorithm {container.builtin.algorithm}"
     assert container.image is not None
-    repository = _repository(container.image)
+    repository = builtins.repository_name(container.image)
     if repository not in FUSABLE_REPOSITORIES:
         return f"image {repository} is not an inferpipe preprocess or postprocess image"
     if container.artifact is None:
@@ -124,11 +121,11 @@ def _fused_image(members: list[ContainerSpec]) -> str:
     """The run's preprocess image, else the first image with its repository renamed."""
     images = [c.image for c in members if c.image]
     for image in images:
-        if _repository(image) == FUSED_REPOSITORY:
+        if builtins.repository_name(image) == FUSED_REPOSITORY:
             return image
     first = images[0]
     prefix, _, rest = first.rpartition("/")
-    tail = rest[len(_repository(first)) :]
+    tail = rest[len(builtins.repository_name(first)) :]
     return f"{prefix}/{FUSED_REPOSITORY}{tail}" if prefix else f"{FUSED_REPOSITORY}{tail}"
 
 

@@ -59,6 +59,9 @@ class HopReply:
         return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
 
+#: Request headers SageMaker hands to every container of a chain, as it received them.
+PASSED_HEADERS = (names.CUSTOM_ATTRIBUTES, names.INFERENCE_ID)
+
 #: (hop, body, headers, timeout seconds) -> reply; raises TimeoutError when the
 #: container does not answer in time, OSError when it cannot be reached.
 Transport = Callable[[Hop, bytes, dict[str, str], float], HopReply]

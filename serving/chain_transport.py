@@ -55,8 +55,9 @@ class InProcessTransport:
             self._stages[hop] = (stage, settings)
         if warm:
             self.warm_up()
-        self._inline = inline
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="inferpipe-chain")
+        self._executor = (
+            None if inline else ThreadPoolExecutor(threads, thread_name_prefix="inferpipe-chain")
+        )
 
     def warm_up(self) -> None:
         for stage, _ in self._stages.values():
@@ -91,7 +92,7 @@ class InProcessTransport:
         lookup = CaseBlindHeaders(headers)
         request_id = lookup.get(names.INFERENCE_ID) or "in-process"
         request = read_invocation(stage, settings, lookup, read_body, request_id)
-        if self._inline:
+        if self._executor is None:
             started = time.monotonic()
             response = stage.invoke(request)
             if time.monotonic() - started > settings.timeout:
@@ -109,4 +110,5 @@ class InProcessTransport:
 
     def close(self) -> None:
         """Let running calls finish and stop the pool."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)

@@ -21,7 +21,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from inferpipe.protocol import fused, media, names
-from inferpipe.protocol.chain import ChainError, ChainRequest, Hop, HopEvent, HopReply, run_chain
+from inferpipe.protocol.chain import (
+    PASSED_HEADERS,
+    ChainError,
+    ChainRequest,
+    Hop,
+    HopEvent,
+    HopReply,
+    run_chain,
+)
 from inferpipe.protocol.errors import ArtifactError
 from inferpipe.serving.chain_transport import InProcessTransport
 from inferpipe.serving.invocation import CaseBlindHeaders, error_body
@@ -29,9 +37,6 @@ from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
 
 logger = logging.getLogger(__name__)
-
-#: Request headers SageMaker hands to every container of a pipeline.
-PASSED_HEADERS = (names.CUSTOM_ATTRIBUTES, names.INFERENCE_ID)
 
 
 class _Recorder:

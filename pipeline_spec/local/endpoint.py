@@ -21,6 +21,7 @@ from inferpipe.protocol import media, names
 from inferpipe.protocol.chain import (
     HOP_TIMEOUT_SECONDS,
     MAX_PAYLOAD_BYTES,
+    PASSED_HEADERS,
     ChainError,
     ChainRequest,
     Hop,
@@ -31,8 +32,8 @@ from inferpipe.protocol.chain import (
 
 CONTAINER_TIMEOUT_SECONDS = HOP_TIMEOUT_SECONDS
 ACCOUNT = "000000000000"
-#: Request headers SageMaker hands on to the containers (lower-cased).
-PASSED_HEADERS = {names.CUSTOM_ATTRIBUTES.lower(), names.INFERENCE_ID.lower()}
+#: The passed headers lower-cased, as the front's header dict holds them.
+PASSED_HEADER_KEYS = frozenset(name.lower() for name in PASSED_HEADERS)
 
 #: (url, body, headers, timeout) -> (status, headers, body); raises TimeoutError.
 HttpSend = Callable[[str, bytes, dict[str, str], float], tuple[int, dict[str, str], bytes]]
@@ -166,7 +167,7 @@ class LocalEndpoint:
             body=body,
             content_type=headers.get("content-type", "application/octet-stream"),
             accept=headers.get("accept"),
-            passed_headers={k: v for k, v in headers.items() if k in PASSED_HEADERS},
+            passed_headers={k: v for k, v in headers.items() if k in PASSED_HEADER_KEYS},
             target_hostname=headers.get(names.TARGET_CONTAINER_HOSTNAME.lower()),
         )
         try:

@@ -63,8 +63,7 @@ def local_image(container: ContainerSpec) -> str:
         return _builtin_stand_in(container)[0]
     assert container.image is not None
     if builtins.is_inferpipe_image(container.image):
-        repository = container.image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-        return f"{repository}:latest"
+        return f"{builtins.repository_name(container.image)}:latest"
     return container.image
 
 

@@ -18,6 +18,18 @@ def _readme_example() -> str:
     return block.split("```python\n", 1)[1].split("```", 1)[0]
 
 
+def _run_pytest(cwd: Path, test_file: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """pytest run in a fresh interpreter in `cwd`, as a user's CI would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test_file],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def test_the_readme_pytest_example_runs_as_a_users_suite(abalone_dir: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -27,28 +39,14 @@ def test_the_readme_pytest_example_runs_as_a_users_suite(abalone_dir: Path, tmp_
     (project / "pyproject.toml").write_text(
         '[tool.pytest.ini_options]\ninferpipe_spec = "spec.yaml"\n'
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_pipeline.py"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = _run_pytest(project, "test_pipeline.py", timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "1 passed" in done.stdout
 
 
 def test_a_missing_spec_option_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "test_x.py").write_text("def test_x(inferpipe_endpoint):\n    pass\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_x.py"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run_pytest(tmp_path, "test_x.py", timeout=120)
     assert done.returncode != 0
     assert "--inferpipe-spec" in done.stdout + done.stderr
 
