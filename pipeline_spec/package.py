@@ -30,6 +30,7 @@ from inferpipe.pipeline_spec.resolve import (
     resolve_containers,
 )
 from inferpipe.protocol import names
+from inferpipe.protocol.manifest import MANIFEST_FILE, manifest_bytes, sha256_of
 
 logger = logging.getLogger(__name__)
 
@@ -77,19 +78,25 @@ def build_tarball(
     extra_files: dict[str, str] | None = None,
     program: str = "inference.py",
 ) -> Path:
-    """Write `source`'s files (plus `extra_files`) to a reproducible model.tar.gz."""
+    """Write `source`'s files (plus `extra_files`) to a reproducible model.tar.gz, with
+    the manifest of their sha256 digests (`manifest_digest` of the tarball tells the pin)."""
     if not source.is_dir():
         raise SpecError(f"artifact {source} is not a directory")
     check_layout(source, program)
     extra = extra_files or {}
+    files: dict[str, tuple[bytes, int]] = {}
+    for path in sorted(source.rglob("*")):
+        name = path.relative_to(source).as_posix()
+        skipped = name in extra or "__pycache__" in path.parts or name == MANIFEST_FILE
+        if path.is_file() and not skipped:
+            files[name] = (path.read_bytes(), 0o755 if os.access(path, os.X_OK) else 0o644)
+    for name, text in extra.items():
+        files[name] = (text.encode(), 0o644)
+    files[MANIFEST_FILE] = (manifest_bytes({n: data for n, (data, _) in files.items()}), 0o644)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for path in sorted(source.rglob("*")):
-            name = path.relative_to(source).as_posix()
-            if path.is_file() and name not in extra and "__pycache__" not in path.parts:
-                _add(archive, name, path.read_bytes(), 0o755 if os.access(path, os.X_OK) else 0o644)
-        for name, text in sorted(extra.items()):
-            _add(archive, name, text.encode())
+        for name, (data, mode) in sorted(files.items()):
+            _add(archive, name, data, mode)
     destination.parent.mkdir(parents=True, exist_ok=True)
     with (
         destination.open("wb") as raw,
@@ -97,6 +104,25 @@ def build_tarball(
     ):
         zipped.write(buffer.getvalue())
     return destination
+
+
+def manifest_digest(tarball: Path) -> str:
+    """The sha256 of the manifest inside a tarball `build_tarball` wrote."""
+    with tarfile.open(tarball, "r:gz") as archive:
+        member = archive.extractfile(MANIFEST_FILE)
+        assert member is not None
+        return sha256_of(member.read())
+
+
+def _pin(environment: dict[str, str], digest: str, where: str) -> dict[str, str]:
+    """The environment with the manifest pin set; a different pin the user wrote is an error."""
+    pinned = environment.get(names.ARTIFACT_SHA256)
+    if pinned is not None and pinned.strip().lower() != digest:
+        raise SpecError(
+            f"{where}: {names.ARTIFACT_SHA256} pins {pinned}, but the packaged artifact's "
+            f"manifest is {digest}; the artifact changed since it was pinned"
+        )
+    return {**environment, names.ARTIFACT_SHA256: digest}
 
 
 def package_spec(
@@ -127,7 +153,9 @@ def package_spec(
             assert base is not None
             digest = hashlib.sha256(tarball.read_bytes()).hexdigest()[:12]
             url = base.replace("/model.tar.gz", f"/{digest}/model.tar.gz")
-            environment = dict(original.environment)
+            environment = _pin(
+                dict(original.environment), manifest_digest(tarball), f"{key}/{container.name}"
+            )
             if SCHEMA_FILE in container.artifact_files:
                 environment.pop(SPARKML_SCHEMA_VAR, None)
             replacements[(key, container.name)] = original.model_copy(

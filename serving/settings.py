@@ -92,6 +92,18 @@ def _text(name: str, value: str) -> str:
     return value
 
 
+def _sha256_digest(name: str, value: str) -> str:
+    digest = value.strip().lower()
+    hexdigits = digest.removeprefix("sha256:")
+    if (
+        not digest.startswith("sha256:")
+        or len(hexdigits) != 64
+        or hexdigits.strip("0123456789abcdef")
+    ):
+        raise ConfigError(f"{name}={value!r} is not a digest like sha256:<64 hex digits>")
+    return digest
+
+
 def _env(var: str, parse: Callable[[str, str], Any], doc: str, default: Any = None) -> Any:
     return field(default=default, metadata={"env": var, "parse": parse, "doc": doc})
 
@@ -185,6 +197,11 @@ class ServingSettings:
         _boolean,
         "pip-install code/requirements.txt at start",
         False,
+    )
+    artifact_sha256: str | None = _env(
+        names.ARTIFACT_SHA256,
+        _sha256_digest,
+        "refuse to start unless the model dir matches this manifest digest (package sets it)",
     )
 
     @classmethod

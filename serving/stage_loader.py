@@ -15,6 +15,7 @@ from pathlib import Path
 
 from inferpipe.protocol import names
 from inferpipe.protocol.errors import ArtifactError, ConfigError, InferpipeError
+from inferpipe.protocol.manifest import verify_model_dir
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
 
@@ -88,6 +89,10 @@ def load_stage(settings: ServingSettings) -> Stage:
     model_dir = settings.model_dir
     if not model_dir.is_dir():
         raise ArtifactError(f"model dir {model_dir} does not exist or is not a directory")
+    if settings.artifact_sha256:
+        # Before any stage opens a file: a joblib artifact runs code when unpickled.
+        verify_model_dir(model_dir, settings.artifact_sha256)
+        logger.info("model dir %s matches manifest %s", model_dir, settings.artifact_sha256)
     name = settings.stage or detect_kind(model_dir, settings)
     stage = resolve_stage_class(name, (model_dir / "code", model_dir))()
     started = time.perf_counter()

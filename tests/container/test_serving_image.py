@@ -19,6 +19,9 @@ from inferpipe_testing.bad_requests import BAD_REQUESTS, GOOD_ROW
 from inferpipe_testing.containers import Container, docker, start_container
 from inferpipe_testing.data import make_mixed_rows, read_oracle_frame, rows_to_csv
 
+from inferpipe.pipeline_spec.package import build_tarball, manifest_digest
+from inferpipe.protocol.archives import extract_tar
+
 
 def csv_matrix(text: str) -> np.ndarray:
     return np.array([[float(x) for x in line.split(",")] for line in text.splitlines()])
@@ -165,6 +168,27 @@ def test_bad_artifact_fails_the_start_with_one_clear_line(
     errors = [line for line in container.logs().splitlines() if " ERROR " in line]
     assert len(errors) == 1
     assert "/opt/ml/model/model.joblib cannot be loaded" in errors[0]
+
+
+def test_a_packaged_artifact_serves_under_its_pin_and_a_tampered_one_does_not_start(
+    images: dict[str, str], mixed_pipeline_dir: Path, tmp_path: Path, containers: list[Container]
+) -> None:
+    tarball = build_tarball(mixed_pipeline_dir, tmp_path / "model.tar.gz")
+    pin = {"INFERPIPE_ARTIFACT_SHA256": manifest_digest(tarball)}
+    model_dir = tmp_path / "model"
+    extract_tar(tarball, model_dir)
+    pinned = start_container(images["preprocess"], model_dir, env=pin)
+    containers.append(pinned)
+    assert pinned.post(GOOD_ROW, "text/csv").status_code == 200
+    changed = model_dir / "model.joblib"
+    changed.write_bytes(changed.read_bytes() + b"\0")
+    tampered = start_container(images["preprocess"], model_dir, env=pin, wait=False)
+    containers.append(tampered)
+    assert tampered.wait_exit(deadline_s=60) == 1
+    errors = [line for line in tampered.logs().splitlines() if " ERROR " in line]
+    assert len(errors) == 1
+    assert "model.joblib has digest sha256:" in errors[0]
+    assert "the manifest pins sha256:" in errors[0]
 
 
 SLOW_SCRIPT = """

@@ -160,6 +160,7 @@ def test_package_builds_one_tarball_per_fused_container(tmp_path: Path) -> None:
         members = sorted(archive.getnames())
     assert members == [
         "fused.json",
+        "inferpipe-manifest.json",
         "stages/01-pre/model.joblib",
         "stages/02-scale/model.joblib",
     ]

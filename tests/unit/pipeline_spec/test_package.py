@@ -18,6 +18,7 @@ from inferpipe.pipeline_spec.loader import parse_spec
 from inferpipe.pipeline_spec.package import build_tarball, package_spec, upload_artifacts
 from inferpipe.pipeline_spec.render_aws import render_create_model
 from inferpipe.pipeline_spec.validation import find_issues
+from inferpipe.protocol.manifest import sha256_of
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "abalone" / "spec.yaml").read_text())
@@ -44,7 +45,11 @@ def test_tarball_is_reproducible_with_files_at_the_root(
     second = build_tarball(source, tmp_path / "b" / "model.tar.gz")
     assert first.read_bytes() == second.read_bytes()
     with tarfile.open(first) as archive:
-        assert archive.getnames() == ["code/inference.py", "model.joblib"]
+        assert archive.getnames() == [
+            "code/inference.py",
+            "inferpipe-manifest.json",
+            "model.joblib",
+        ]
         assert {m.uid for m in archive.getmembers()} == {0}
 
 
@@ -110,3 +115,30 @@ def test_upload_sends_every_tarball_with_progress(
             body = s3.get_object(Bucket="sagemaker-us-east-1-123456789012", Key=key)["Body"]
             assert body.read() == artifact.tarball.read_bytes()
     assert any("100%" in m for m in messages)
+
+
+def _packaged_container(artifact_dirs: Path, spec_document: dict[str, Any]) -> tuple[Any, Path]:
+    packaged, packaged_spec = package_spec(
+        parse_spec(spec_document), artifact_dirs, artifact_dirs / "out"
+    )
+    (container, *_) = packaged_spec.models["abalone-v1"].containers
+    return container, packaged[0].tarball
+
+
+def test_package_pins_each_artifacts_manifest_in_its_environment(artifact_dirs: Path) -> None:
+    container, tarball = _packaged_container(artifact_dirs, EXAMPLE)
+    with tarfile.open(tarball) as archive:
+        member = archive.extractfile("inferpipe-manifest.json")
+        assert member is not None
+        raw = member.read()
+    assert container.environment["INFERPIPE_ARTIFACT_SHA256"] == sha256_of(raw)
+    listed = json.loads(raw)["files"]
+    assert listed == {"model.joblib": sha256_of(b"preprocess" * 10)}
+
+
+def test_a_pin_the_artifact_no_longer_matches_stops_package(artifact_dirs: Path) -> None:
+    document = copy.deepcopy(EXAMPLE)
+    first = document["models"]["abalone-v1"]["containers"][0]
+    first.setdefault("environment", {})["INFERPIPE_ARTIFACT_SHA256"] = "sha256:" + "0" * 64
+    with pytest.raises(SpecError, match=r"pins sha256:0000.*the artifact changed"):
+        _packaged_container(artifact_dirs, document)
