@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 SCRIPT = """
@@ -41,8 +42,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _worker_pids(master: int) -> set[str]:
+    return {str(child.pid) for child in psutil.Process(master).children()}
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[int]:
+def served(tmp_path: Path) -> Iterator[tuple[int, int]]:
+    """`inferpipe serve` running: (its port, the master's PID)."""
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "inference.py").write_text(SCRIPT)
     port = _free_port()
@@ -66,9 +72,14 @@ def server(tmp_path: Path) -> Iterator[int]:
             break
         except OSError:
             time.sleep(0.1)
-    yield port
+    yield port, process.pid
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(served: tuple[int, int]) -> int:
+    return served[0]
 
 
 def _call(port: int) -> tuple[float, str]:
@@ -107,9 +118,13 @@ def _read_until_closed(sock: socket.socket, deadline: float) -> bytes:
         received += chunk
 
 
-def test_stalled_uploads_neither_slow_valid_requests_nor_outlive_the_bound(server: int) -> None:
+def test_stalled_uploads_neither_slow_valid_requests_nor_outlive_the_bound(
+    served: tuple[int, int],
+) -> None:
+    server, master = served
     idle = [_call(server) for _ in range(60)]
-    pids = {pid for _, pid in idle}
+    workers = _worker_pids(master)
+    assert len(workers) == 2 and {pid for _, pid in idle} <= workers
     idle_p50 = statistics.median(seconds for seconds, _ in idle[10:])
 
     head = (
@@ -137,7 +152,8 @@ def test_stalled_uploads_neither_slow_valid_requests_nor_outlive_the_bound(serve
         assert "INFERPIPE_REQUEST_READ_TIMEOUT" in error["message"]
     assert time.monotonic() <= deadline + 0.5
     # The same workers serve on: nothing was recycled or crashed.
-    assert {pid for _, pid in (_call(server) for _ in range(20))} <= pids
+    assert {pid for _, pid in (_call(server) for _ in range(20))} <= workers
+    assert _worker_pids(master) == workers
 
 
 def test_a_connection_that_sends_nothing_is_closed_without_an_answer(server: int) -> None:
