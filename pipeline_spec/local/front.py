@@ -10,6 +10,8 @@ import logging
 import re
 import socket
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,6 +20,8 @@ from inferpipe.pipeline_spec.local.endpoint import Answer, HttpSend, LocalEndpoi
 logger = logging.getLogger(__name__)
 
 INVOKE_PATH = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
+ADMISSION_GRACE_SECONDS = 0.25
+STOPPING_MESSAGE = "the local endpoint is stopping; it takes no new requests"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -34,6 +38,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         for key, value in answer.headers.items():
             self.send_header(key, value)
+        if self.server.draining:
+            # A client keeping its connection alive learns to reconnect (and is refused).
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
         self.wfile.write(answer.body)
@@ -48,6 +56,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(validation_error(f"no route GET {self.path}", status=404).answer())
 
     def do_POST(self) -> None:
+        with self.server.in_flight() as admitted:
+            if admitted:
+                self._post()
+            else:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self._send(validation_error(STOPPING_MESSAGE, status=503).answer())
+
+    def _post(self) -> None:
         # The endpoint refuses a body over the payload limit; it is read whole first so
         # that the client receives the answer before the connection closes.
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -69,6 +85,28 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("front: " + format, *args)
 
 
+class _InFlight:
+    """Counts requests being answered, so that stopping can wait for them: a request
+    admitted before the stop completes; one that starts after the wait is refused."""
+
+    def __init__(self, server: FrontServer) -> None:
+        self._server = server
+        self.admitted = False
+
+    def __enter__(self) -> bool:
+        with self._server.changed:
+            self.admitted = not self._server.closed_to_requests
+            if self.admitted:
+                self._server.busy += 1
+        return self.admitted
+
+    def __exit__(self, *_: object) -> None:
+        if self.admitted:
+            with self._server.changed:
+                self._server.busy -= 1
+                self._server.changed.notify_all()
+
+
 class FrontServer(ThreadingHTTPServer):
     """A threading HTTP server that knows its endpoints by name."""
 
@@ -77,6 +115,42 @@ class FrontServer(ThreadingHTTPServer):
     def __init__(self, port: int, endpoints: dict[str, LocalEndpoint]) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.endpoints = endpoints
+        self.changed = threading.Condition()
+        self.busy = 0
+        self.draining = False
+        self.closed_to_requests = False
+
+    def in_flight(self) -> _InFlight:
+        return _InFlight(self)
+
+    def drain(self, seconds: float, cut_short: Callable[[], bool] = lambda: False) -> int:
+        """Stop taking connections, answer those already accepted (the kernel's backlog
+        too), and wait up to `seconds` for requests in flight; returns how many were
+        still running when the wait ended. The containers must outlive this call."""
+        self.shutdown()
+        self.draining = True
+        self.socket.setblocking(False)
+        while True:  # connections the kernel accepted for us are requests too
+            try:
+                request, address = self.get_request()
+            except OSError:
+                break
+            request.setblocking(True)
+            self.process_request(request, address)
+        self.server_close()
+        started = time.monotonic()
+        deadline = started + seconds
+        # A connection just taken from the backlog may not have reached do_POST yet.
+        grace = started + min(seconds, ADMISSION_GRACE_SECONDS)
+        with self.changed:
+            while (
+                (self.busy or time.monotonic() < grace)
+                and time.monotonic() < deadline
+                and not cut_short()
+            ):
+                self.changed.wait(min(0.2, max(deadline - time.monotonic(), 0.0)))
+            self.closed_to_requests = True
+            return self.busy
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients closing keep-alive connections are normal; log the rest, never print."""

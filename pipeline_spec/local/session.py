@@ -23,8 +23,12 @@ from inferpipe.pipeline_spec.local.engines import (
 from inferpipe.pipeline_spec.local.front import FrontServer, pooled_transport
 from inferpipe.pipeline_spec.local.runner import LocalDeployment, ping_problem, start_local
 from inferpipe.pipeline_spec.model import PipelineSpec
+from inferpipe.protocol.chain import HOP_TIMEOUT_SECONDS
 
 Progress = Callable[[str], None]
+#: How long stopping waits for requests in flight: one hop's whole timeout, after which
+#: a hop would have failed anyway.
+DRAIN_SECONDS = HOP_TIMEOUT_SECONDS
 
 
 def state_file(state_dir: Path, endpoint: str) -> Path:
@@ -102,19 +106,23 @@ def run_until_signal(
     state_dir: Path,
     progress: Progress,
 ) -> None:
-    """Serve until SIGTERM or Ctrl-C, then stop everything and remove the state file."""
-    stop = threading.Event()
+    """Serve until SIGTERM or Ctrl-C, then stop: no new connections, requests in flight
+    answered (up to DRAIN_SECONDS; a second signal cuts the wait short), containers
+    stopped in parallel, the state file removed."""
+    signals = threading.Semaphore(0)
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda *_: signals.release())
     progress(
         f"endpoint {spec.endpoint} at {front.url} (boto3: "
         f"client('sagemaker-runtime', endpoint_url='{front.url}')); Ctrl-C stops it"
     )
     try:
-        stop.wait()
+        signals.acquire()
     finally:
-        progress("stopping")
-        front.shutdown()
+        progress("stopping: answering the requests in flight (Ctrl-C again to skip)")
+        left = front.drain(DRAIN_SECONDS, cut_short=lambda: signals.acquire(blocking=False))
+        if left:
+            progress(f"stopping with {left} request(s) still in flight")
         deployment.stop()
         state_file(state_dir, spec.endpoint).unlink(missing_ok=True)
 
@@ -126,7 +134,9 @@ def read_state(state_dir: Path, endpoint: str) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
 
 
-def bring_down(state_dir: Path, endpoint: str, deadline_seconds: float = 45) -> list[str]:
+def bring_down(
+    state_dir: Path, endpoint: str, deadline_seconds: float = DRAIN_SECONDS + 45
+) -> list[str]:
     """Signal the `local up` process and wait for it to clean up; first remove docker
     containers a killed `local up` left behind. Returns what was swept."""
     swept = sweep_orphans()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,3 +69,21 @@ def endpoint_per_engine(request: Any, spec_path: Path, tmp_path_factory: Any) ->
         request.getfixturevalue("images")
     with local_endpoint(spec_path, request.param, tmp_path_factory.mktemp("state")) as client:
         yield client
+
+
+def start_local_up(
+    spec: str, state: str, port: int, engine: str = "process"
+) -> subprocess.Popen[bytes]:
+    """`inferpipe local up` as a user runs it, returned once its front answers /ping."""
+    command = [sys.executable, "-P", "-m", "inferpipe", "local", "up", spec, "--engine", engine]
+    command += ["--port", str(port), "--state-dir", state]
+    up = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and up.poll() is None:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
+            return up
+        except OSError:
+            time.sleep(0.3)
+    up.kill()
+    raise AssertionError(f"local up (engine {engine}) did not answer /ping; exit {up.poll()}")
