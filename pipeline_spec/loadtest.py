@@ -43,7 +43,7 @@ class StepResult:
         return self.counted and self.errors == 0 and self.p99_ms <= p99_ms
 
 
-def _percentile(sorted_values: list[float], fraction: float) -> float:
+def percentile(sorted_values: list[float], fraction: float) -> float:
     if not sorted_values:
         return float("inf")
     index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
@@ -51,9 +51,16 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def run_step(
-    send: Send, body: bytes, headers: dict[str, str], rate: float, seconds: float, threads: int
+    send: Send,
+    body: bytes,
+    headers: dict[str, str],
+    rate: float,
+    seconds: float,
+    threads: int,
+    record: list[float] | None = None,
 ) -> StepResult:
-    """Offer `rate` requests/s for `seconds`; latencies count from each request's due time."""
+    """Offer `rate` requests/s for `seconds`; latencies count from each request's due time.
+    `record`, when given, receives every latency (ms), for percentiles over many steps."""
     total = max(1, int(rate * seconds))
     lock = threading.Lock()
     next_index = [0]
@@ -88,11 +95,13 @@ def run_step(
         thread.join()
     elapsed = max(time.perf_counter() - started, 1e-9)
     ordered = sorted(latencies)
+    if record is not None:
+        record.extend(ordered)
     return StepResult(
         rate,
         len(ordered) / max(elapsed, seconds),
-        _percentile(ordered, 0.50),
-        _percentile(ordered, 0.99),
+        percentile(ordered, 0.50),
+        percentile(ordered, 0.99),
         errors[0],
         len(ordered),
     )

@@ -1,4 +1,5 @@
-"""`inferpipe loadtest`: find MAX_RPS per variant locally and the autoscaling target."""
+"""`inferpipe loadtest`: find MAX_RPS per variant locally and the autoscaling target;
+`inferpipe soak`: hold one rate for a long time and watch every process's memory."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from inferpipe.cli._common import EXIT_OK, SubParsers, progress
+from inferpipe.cli._common import EXIT_FAILED, EXIT_OK, SubParsers, progress
 
 
 def run_loadtest(args: argparse.Namespace) -> int:
@@ -117,8 +118,53 @@ def _run_sweep(args: argparse.Namespace, spec: Any, settings: Any) -> int:
     return EXIT_OK
 
 
+def run_soak(args: argparse.Namespace) -> int:
+    from inferpipe.pipeline_spec.loader import load_spec
+    from inferpipe.pipeline_spec.local.soak import SoakSettings, plot_soak, soak, write_report
+
+    settings = SoakSettings(
+        body=args.body.read_bytes(),
+        content_type=args.content_type,
+        rate=args.rate,
+        seconds=args.duration,
+        warmup_seconds=args.warmup,
+        window_seconds=args.window,
+        max_growth=args.max_growth / 100,
+        engine=args.engine,
+        variant=args.variant,
+    )
+    spec = load_spec(args.spec)
+    report = soak(spec, args.spec.resolve().parent, args.state_dir, settings, progress)
+    print(
+        f"soak of {spec.endpoint} ({args.engine} engine, {os.cpu_count()} cores): "
+        f"{report.requests} requests at {report.achieved_rps:.1f} rps after a "
+        f"{args.warmup:g} s warm-up, {report.errors} errors, p50 {report.p50_ms:.1f} ms, "
+        f"p99 {report.p99_ms:.1f} ms"
+    )
+    print("| process | pid | RSS after warm-up (MiB) | RSS at the end (MiB) | growth |")
+    print("|---|---:|---:|---:|---:|")
+    for process in report.processes:
+        baseline = f"{process.baseline / 2**20:.1f}" if process.baseline else "-"
+        print(
+            f"| {process.label} | {process.pid} | {baseline} | {process.final / 2**20:.1f} | "
+            f"{process.growth:+.1%} |"
+        )
+    if args.report:
+        write_report(report, settings.max_growth, args.report)
+        print(f"wrote {args.report}")
+    if args.plot:
+        plot_soak(report, args.plot)
+        print(f"wrote {args.plot}")
+    problems = report.problems(settings.max_growth)
+    for problem in problems:
+        print(f"FAILED: {problem}")
+    if not problems:
+        print(f"passed: no errors, no process replaced, every RSS grew < {args.max_growth:g} %")
+    return EXIT_FAILED if problems else EXIT_OK
+
+
 def add_commands(commands: SubParsers) -> None:
-    """`loadtest`."""
+    """`loadtest`, `soak`."""
     loadtest = commands.add_parser(
         "loadtest",
         help="stepped fixed-rate load on the local endpoint: MAX_RPS and autoscaling target",
@@ -151,3 +197,31 @@ def add_commands(commands: SubParsers) -> None:
         "--state-dir", type=Path, default=Path(".inferpipe/loadtest"), help="model dirs, logs"
     )
     loadtest.set_defaults(run=run_loadtest)
+
+    soak = commands.add_parser(
+        "soak",
+        help="hold one request rate on the local endpoint for minutes; errors, p99, memory",
+        description="Start the spec on the local endpoint, offer one fixed rate of one "
+        "request body for --duration seconds, and sample the resident memory of every "
+        "process (the front and each container's server and workers) as it runs. Passes "
+        "(exit 0) with no errors, no process replaced and every RSS growing less than "
+        "--max-growth %% from the end of the warm-up to the end. Loopback only.",
+    )
+    soak.add_argument("spec", type=Path)
+    soak.add_argument("--body", type=Path, required=True, help="a request body file")
+    soak.add_argument("--content-type", default="text/csv")
+    soak.add_argument("--rate", type=float, default=20, help="requests per second (default 20)")
+    soak.add_argument("--duration", type=float, default=600, help="seconds (default 600)")
+    soak.add_argument("--warmup", type=float, default=60, help="seconds not counted (default 60)")
+    soak.add_argument("--window", type=float, default=10, help="seconds per sample (default 10)")
+    soak.add_argument(
+        "--max-growth", type=float, default=10, help="RSS growth limit, %% (default 10)"
+    )
+    soak.add_argument("--variant", help="the variant to load (default: the first)")
+    soak.add_argument("--engine", choices=("process", "docker"), default="process")
+    soak.add_argument("--report", type=Path, help="write the whole report as JSON")
+    soak.add_argument("--plot", type=Path, help="write latency and memory over time as a PNG")
+    soak.add_argument(
+        "--state-dir", type=Path, default=Path(".inferpipe/soak"), help="model dirs, logs"
+    )
+    soak.set_defaults(run=run_soak)

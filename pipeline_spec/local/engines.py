@@ -35,6 +35,9 @@ class Running(Protocol):
     def alive(self) -> bool: ...
     def stop(self) -> None: ...
     def log_tail(self, lines: int = 30) -> str: ...
+    def root_pid(self) -> int | None:
+        """The host PID at the top of the stage's processes (None when not running)."""
+        ...
 
 
 def _builtin_stand_in(container: ContainerSpec) -> tuple[str, str]:
@@ -74,6 +77,9 @@ class ProcessRunning:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def root_pid(self) -> int | None:
+        return self.process.pid if self.alive() else None
 
     def stop(self) -> None:
         if self.alive():
@@ -132,14 +138,21 @@ class ProcessEngine:
 class DockerRunning:
     name: str
 
-    def alive(self) -> bool:
+    def _inspect(self, template: str) -> str:
         done = subprocess.run(
-            ["docker", "inspect", "--format", "{{.State.Running}}", self.name],
+            ["docker", "inspect", "--format", template, self.name],
             capture_output=True,
             text=True,
             check=False,
         )
-        return done.stdout.strip() == "true"
+        return done.stdout.strip()
+
+    def alive(self) -> bool:
+        return self._inspect("{{.State.Running}}") == "true"
+
+    def root_pid(self) -> int | None:
+        pid = self._inspect("{{.State.Pid}}")
+        return int(pid) if pid.isdigit() and pid != "0" else None
 
     def stop(self) -> None:
         subprocess.run(

@@ -52,7 +52,7 @@ class LoadSettings:
     engine: str | None = "process"
 
 
-def _sender(url: str) -> Send:
+def sender(url: str) -> Send:
     import urllib3
 
     pool = urllib3.PoolManager(maxsize=64, retries=False)
@@ -85,7 +85,7 @@ def load_test(
     deployment, front = bring_up(spec, spec_dir, settings.engine, free_port(), state_dir, progress)
     results = []
     try:
-        send = _sender(f"{front.url}/endpoints/{spec.endpoint}/invocations")
+        send = sender(f"{front.url}/endpoints/{spec.endpoint}/invocations")
         for name in chosen:
             variant = next(v for v in spec.variants if v.name == name)
             safety = (
