@@ -135,16 +135,22 @@ prepare_context() {
     mkdir -p "$context/wheelhouse"
     local -a sklearn_args=()
     [[ -n "$SKLEARN_VERSION" ]] && sklearn_args=(--sklearn-version "$SKLEARN_VERSION")
-    "$PYTHON" "$ROOT/scripts/requirements_for.py" "$extras" "${sklearn_args[@]}" >"$context/requirements.txt"
+    "$PYTHON" "$ROOT/scripts/requirements_for.py" "$extras" "${sklearn_args[@]}" \
+        >"$context/download-requirements.txt"
     "$PYTHON" "$ROOT/scripts/requirements_for.py" "$extras" "${sklearn_args[@]}" --constraints \
         >"$context/constraints.txt"
-    say "wheelhouse for $image: $(tr '\n' ' ' <"$context/requirements.txt")"
+    say "wheelhouse for $image: $(tr '\n' ' ' <"$context/download-requirements.txt")"
     local -a platform_args
     mapfile -t platform_args < <(wheel_platform_args)
     run "$PYTHON" -m pip download --quiet --disable-pip-version-check --dest "$context/wheelhouse" \
-        "${platform_args[@]}" -r "$context/requirements.txt" -c "$context/constraints.txt" \
+        "${platform_args[@]}" -r "$context/download-requirements.txt" -c "$context/constraints.txt" \
         || die "downloading wheels for $image failed (see pip's message above)"
-    run cp "$WHEEL_DIR/inferpipe-$VERSION-py3-none-any.whl" "$context/wheelhouse/"
+    local own_wheel="$WHEEL_DIR/inferpipe-$VERSION-py3-none-any.whl"
+    run cp "$own_wheel" "$context/wheelhouse/"
+    # The Dockerfiles install with --require-hashes: every wheel must match wheels.lock.
+    run "$PYTHON" "$ROOT/scripts/lock_wheels.py" --requirements "$context/wheelhouse" \
+        --own-wheel "$own_wheel" >"$context/requirements.txt" \
+        || die "the wheelhouse for $image does not match wheels.lock (see above)"
 }
 
 build_own_wheel() {

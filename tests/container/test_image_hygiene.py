@@ -1,13 +1,18 @@
 """What the built images carry: no credentials or build-time secrets in any layer's
-command, in the image config or on the image filesystem, and no build inputs left behind."""
+command, in the image config or on the image filesystem, and no build inputs left behind;
+and what they may install: only wheels whose sha256 is in wheels.lock."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import zipfile
+from pathlib import Path
 
 import pytest
-from inferpipe_testing.containers import docker
+from inferpipe_testing.containers import REPO_ROOT, docker
+from inferpipe_testing.images import base_image
 
 #: Strings that are credentials wherever they appear (AWS key ids, private keys, basic auth).
 SECRET_PATTERNS = (
@@ -75,3 +80,33 @@ def test_the_filesystem_holds_no_credentials_or_build_inputs(
     suspicious = [f for f in found["files"] if "/site-packages/" not in f]
     assert suspicious == []
     assert found["dirs"] == []
+
+
+def _tampered_copy(context: Path, target: Path) -> str:
+    """Copy a build context and add one file to its smallest dependency wheel: still a
+    valid wheel, no longer the one the index served. Returns the wheel's project name."""
+    shutil.copytree(context, target)
+    wheels = [
+        w for w in (target / "wheelhouse").glob("*.whl") if not w.name.startswith("inferpipe")
+    ]
+    victim = min(wheels, key=lambda wheel: wheel.stat().st_size)
+    with zipfile.ZipFile(victim, "a") as archive:
+        archive.writestr("planted.py", "import os\nos.system('id')\n")
+    return victim.name.split("-")[0]
+
+
+def test_a_tampered_wheelhouse_fails_the_image_build(
+    images: dict[str, str], tmp_path: Path
+) -> None:
+    context = REPO_ROOT / "build" / "images" / "context-postprocess"
+    assert "--hash=sha256:" in (context / "requirements.txt").read_text()
+    project = _tampered_copy(context, tmp_path / "context")
+    build = ["build", "--file", str(REPO_ROOT / "Dockerfile.postprocess")]
+    base = base_image()
+    if base:
+        build += ["--build-arg", f"BASE_IMAGE={base}"]
+    done = docker(*build, str(tmp_path / "context"), check=False, timeout=600)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output[-2000:]
+    assert "DO NOT MATCH THE HASHES" in output, output[-2000:]
+    assert project.replace("_", "-").lower() in output.replace("_", "-").lower()
