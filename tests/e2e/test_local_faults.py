@@ -1,0 +1,102 @@
+"""Failing and dying stages through the local endpoint, on both engines: container-2
+answers 500, hangs past SAGEMAKER_MODEL_SERVER_TIMEOUT, or has its worker killed
+(`kill -9`) mid-request. Each is a SageMaker-shaped ModelError naming container-2; the
+endpoint stays up and the next request succeeds."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from inferpipe_testing.local import endpoint_per_engine
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
+PASS_SCRIPT = """
+    def model_fn(model_dir):
+        return None
+
+    def transform_fn(model, body, content_type, accept):
+        return body, "text/csv"
+"""
+FAULT_SCRIPT = """
+    import os
+    import signal
+    import time
+
+    def model_fn(model_dir):
+        return None
+
+    def transform_fn(model, body, content_type, accept):
+        fault = (body if isinstance(body, bytes) else str(body).encode()).strip()
+        if fault == b"fail":
+            raise RuntimeError("the stage broke")
+        if fault == b"hang":
+            time.sleep(30)
+        if fault == b"die":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return body, "text/csv"
+"""
+
+
+def _container(folder: Path, name: str, script: str) -> dict[str, Any]:
+    (folder / name / "code").mkdir(parents=True)
+    (folder / name / "code" / "inference.py").write_text(textwrap.dedent(script))
+    return {
+        "name": name,
+        "image": "registry.example.com/stage:1",
+        "artifact": name,
+        "environment": {"SAGEMAKER_MODEL_SERVER_TIMEOUT": "3"},
+        "local": {"image": "inferpipe-preprocess:latest", "stage": "script"},
+    }
+
+
+@pytest.fixture(scope="module", params=["process", "docker"])
+def runtime(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    folder = tmp_path_factory.mktemp("faults")
+    containers = [
+        _container(folder, "first", PASS_SCRIPT),
+        _container(folder, "faulty", FAULT_SCRIPT),
+        _container(folder, "last", PASS_SCRIPT),
+    ]
+    document = {
+        "spec_version": 1,
+        "region": "us-east-1",
+        "endpoint": "faults",
+        "models": {"m": {"role": ROLE, "containers": containers}},
+        "variants": [{"name": "A", "model": "m", "instance_type": "ml.m5.large"}],
+    }
+    (folder / "spec.yaml").write_text(yaml.safe_dump(document))
+    yield from endpoint_per_engine(request, folder / "spec.yaml", tmp_path_factory)
+
+
+def _invoke(client: Any, body: bytes) -> bytes:
+    answer = client.invoke_endpoint(EndpointName="faults", Body=body, ContentType="text/csv")
+    return bytes(answer["Body"].read())
+
+
+@pytest.mark.parametrize(
+    ("fault", "original_status", "kind"),
+    [("fail", 500, "server"), ("hang", 504, "server"), ("die", None, None)],
+)
+def test_a_faulty_container_is_a_model_error_naming_it_and_the_next_request_works(
+    runtime: Any, fault: str, original_status: int | None, kind: str | None
+) -> None:
+    assert _invoke(runtime, b"1,2\n") == b"1,2\n"
+    with pytest.raises(runtime.exceptions.ModelError) as raised:
+        _invoke(runtime, fault.encode() + b"\n")
+    response = raised.value.response
+    message = response["Error"]["Message"]
+    assert "container-2" in message, message
+    if original_status is not None:
+        assert response["OriginalStatusCode"] == original_status
+        assert message.startswith(f"Received {kind} error ({original_status}) from container-2")
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 424
+    # The endpoint stays up; a killed worker is replaced by the container's server.
+    for _ in range(3):
+        assert _invoke(runtime, b"3,4\n") == b"3,4\n"
