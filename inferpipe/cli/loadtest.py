@@ -163,6 +163,15 @@ def run_soak(args: argparse.Namespace) -> int:
     return EXIT_FAILED if problems else EXIT_OK
 
 
+def _add_load_arguments(parser: argparse.ArgumentParser, state_dir: str) -> None:
+    """What every load command takes: the spec, one request body, the engine, a state dir."""
+    parser.add_argument("spec", type=Path)
+    parser.add_argument("--body", type=Path, required=True, help="a request body file")
+    parser.add_argument("--content-type", default="text/csv")
+    parser.add_argument("--engine", choices=("process", "docker"), default="process")
+    parser.add_argument("--state-dir", type=Path, default=Path(state_dir), help="model dirs, logs")
+
+
 def add_commands(commands: SubParsers) -> None:
     """`loadtest`, `soak`."""
     loadtest = commands.add_parser(
@@ -173,15 +182,12 @@ def add_commands(commands: SubParsers) -> None:
         "and SageMakerVariantInvocationsPerInstance = MAX_RPS x SAFETY_FACTOR x 60 "
         "(this machine's numbers, not the instance type's). Loopback only.",
     )
-    loadtest.add_argument("spec", type=Path)
-    loadtest.add_argument("--body", type=Path, required=True, help="a request body file")
-    loadtest.add_argument("--content-type", default="text/csv")
+    _add_load_arguments(loadtest, ".inferpipe/loadtest")
     loadtest.add_argument("--p99-ms", type=float, default=100, help="objective (default 100)")
     loadtest.add_argument("--duration", type=float, default=60, help="seconds per variant")
     loadtest.add_argument("--step-seconds", type=float, default=5)
     loadtest.add_argument("--start-rps", type=float, default=5)
     loadtest.add_argument("--variant", action="append", help="only these variants")
-    loadtest.add_argument("--engine", choices=("process", "docker"), default="process")
     loadtest.add_argument("-o", "--output", type=Path, help="write a copy of the spec with max_rps")
     loadtest.add_argument("--plot", type=Path, help="write latency vs rate as a PNG")
     loadtest.add_argument(
@@ -192,9 +198,6 @@ def add_commands(commands: SubParsers) -> None:
     )
     loadtest.add_argument(
         "--sweep-settings", metavar="WxT,...", help="the settings to sweep, e.g. 1x1,2x1,2x2"
-    )
-    loadtest.add_argument(
-        "--state-dir", type=Path, default=Path(".inferpipe/loadtest"), help="model dirs, logs"
     )
     loadtest.set_defaults(run=run_loadtest)
 
@@ -207,9 +210,7 @@ def add_commands(commands: SubParsers) -> None:
         "(exit 0) with no errors, no process replaced and every RSS growing less than "
         "--max-growth %% from the end of the warm-up to the end. Loopback only.",
     )
-    soak.add_argument("spec", type=Path)
-    soak.add_argument("--body", type=Path, required=True, help="a request body file")
-    soak.add_argument("--content-type", default="text/csv")
+    _add_load_arguments(soak, ".inferpipe/soak")
     soak.add_argument("--rate", type=float, default=20, help="requests per second (default 20)")
     soak.add_argument("--duration", type=float, default=600, help="seconds (default 600)")
     soak.add_argument("--warmup", type=float, default=60, help="seconds not counted (default 60)")
@@ -218,10 +219,6 @@ def add_commands(commands: SubParsers) -> None:
         "--max-growth", type=float, default=10, help="RSS growth limit, %% (default 10)"
     )
     soak.add_argument("--variant", help="the variant to load (default: the first)")
-    soak.add_argument("--engine", choices=("process", "docker"), default="process")
     soak.add_argument("--report", type=Path, help="write the whole report as JSON")
     soak.add_argument("--plot", type=Path, help="write latency and memory over time as a PNG")
-    soak.add_argument(
-        "--state-dir", type=Path, default=Path(".inferpipe/soak"), help="model dirs, logs"
-    )
     soak.set_defaults(run=run_soak)
