@@ -64,7 +64,7 @@ def local_endpoint(
 
     from inferpipe.pipeline_spec.loader import load_spec
     from inferpipe.pipeline_spec.local.runner import free_port
-    from inferpipe.pipeline_spec.local.session import bring_up
+    from inferpipe.pipeline_spec.local.session import bring_up, take_down
 
     spec_path = Path(spec).resolve()
     loaded = load_spec(spec_path)
@@ -88,9 +88,7 @@ def local_endpoint(
             )
             yield LocalEndpointClient(runtime, front.url, loaded.endpoint)
         finally:
-            front.shutdown()
-            front.server_close()
-            deployment.stop()
+            take_down(deployment, front)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from inferpipe.pipeline_spec.loadtest import (
     find_max_rps,
 )
 from inferpipe.pipeline_spec.local.runner import free_port
-from inferpipe.pipeline_spec.local.session import bring_up
+from inferpipe.pipeline_spec.local.session import bring_up, take_down
 from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.protocol import names
 
@@ -117,9 +117,7 @@ def load_test(
             )
             results.append(VariantLoad(name, best, safety, steps))
     finally:
-        front.shutdown()
-        front.server_close()
-        deployment.stop()
+        take_down(deployment, front)
     return results
 
 

@@ -99,6 +99,14 @@ def bring_up(
     return deployment, front
 
 
+def take_down(deployment: LocalDeployment, front: FrontServer) -> None:
+    """End what `bring_up` started inside this process (no state file to remove, no
+    requests to wait for): the front's loop and socket, then every container."""
+    front.shutdown()
+    front.server_close()
+    deployment.stop()
+
+
 def run_until_signal(
     spec: PipelineSpec,
     deployment: LocalDeployment,

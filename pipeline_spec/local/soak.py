@@ -23,7 +23,7 @@ from inferpipe.pipeline_spec.errors import DeployError, SpecError
 from inferpipe.pipeline_spec.loadtest import StepResult, percentile, run_step
 from inferpipe.pipeline_spec.local.loadtest_session import sender
 from inferpipe.pipeline_spec.local.runner import LocalDeployment, free_port
-from inferpipe.pipeline_spec.local.session import bring_up
+from inferpipe.pipeline_spec.local.session import bring_up, take_down
 from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.protocol import names
 
@@ -249,9 +249,7 @@ def soak(
             )
         restarts = sum(c.restarts for c in deployment.containers)
     finally:
-        front.shutdown()
-        front.server_close()
-        deployment.stop()
+        take_down(deployment, front)
     return SoakReport(
         {**asdict(settings), "body": f"{len(settings.body)} bytes", "variant": variant},
         windows,

@@ -22,7 +22,7 @@ from inferpipe_testing.local import local_endpoint, start_local_up
 from inferpipe.pipeline_spec.errors import DeployError
 from inferpipe.pipeline_spec.loader import load_spec
 from inferpipe.pipeline_spec.local.engines import DockerRunning, ProcessRunning
-from inferpipe.pipeline_spec.local.session import bring_up
+from inferpipe.pipeline_spec.local.session import bring_up, take_down
 from inferpipe.pipeline_spec.package import package_spec, upload_artifacts
 
 
@@ -155,9 +155,7 @@ def test_nothing_local_listens_beyond_loopback(
             addresses = _listening_addresses(container.running)
             assert addresses == {"127.0.0.1"}, (container.name, addresses)
     finally:
-        front.shutdown()
-        front.server_close()
-        deployment.stop()
+        take_down(deployment, front)
 
 
 def _loadtest(abalone_dir: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from inferpipe.pipeline_spec.loader import load_spec
-from inferpipe.pipeline_spec.local.session import bring_up
+from inferpipe.pipeline_spec.local.session import bring_up, take_down
 from inferpipe_testing.aws import DUMMY_CREDENTIALS
 from inferpipe_testing.containers import REPO_ROOT, free_port
 
@@ -52,9 +52,7 @@ def local_endpoint(spec_path: Path, engine: str, state_dir: Path) -> Iterator[An
         client.front_url = front.url  # type: ignore[attr-defined]
         yield client
     finally:
-        front.shutdown()
-        front.server_close()
-        deployment.stop()
+        take_down(deployment, front)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
