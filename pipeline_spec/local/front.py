@@ -6,12 +6,13 @@ boto3's `sagemaker-runtime` client works against it unchanged with `endpoint_url
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -57,54 +58,27 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         with self.server.in_flight() as admitted:
+            # The endpoint refuses a body over the payload limit; it is read whole first
+            # so that the client receives the answer before the connection closes.
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if admitted:
-                self._post()
+                self._send(self._answer(body))
             else:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 self._send(validation_error(STOPPING_MESSAGE, status=503).answer())
 
-    def _post(self) -> None:
-        # The endpoint refuses a body over the payload limit; it is read whole first so
-        # that the client receives the answer before the connection closes.
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def _answer(self, body: bytes) -> Answer:
         match = INVOKE_PATH.match(self.path.split("?", 1)[0])
         if not match:
-            self._send(validation_error(f"no route POST {self.path}", status=404).answer())
-            return
+            return validation_error(f"no route POST {self.path}", status=404).answer()
         endpoint = self.server.endpoints.get(match["name"])
         if endpoint is None:
-            self._send(
-                validation_error(
-                    f"Endpoint {match['name']} of account 000000000000 not found."
-                ).answer()
-            )
-            return
-        self._send(endpoint.invoke(body, dict(self.headers.items())))
+            return validation_error(
+                f"Endpoint {match['name']} of account 000000000000 not found."
+            ).answer()
+        return endpoint.invoke(body, dict(self.headers.items()))
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("front: " + format, *args)
-
-
-class _InFlight:
-    """Counts requests being answered, so that stopping can wait for them: a request
-    admitted before the stop completes; one that starts after the wait is refused."""
-
-    def __init__(self, server: FrontServer) -> None:
-        self._server = server
-        self.admitted = False
-
-    def __enter__(self) -> bool:
-        with self._server.changed:
-            self.admitted = not self._server.closed_to_requests
-            if self.admitted:
-                self._server.busy += 1
-        return self.admitted
-
-    def __exit__(self, *_: object) -> None:
-        if self.admitted:
-            with self._server.changed:
-                self._server.busy -= 1
-                self._server.changed.notify_all()
 
 
 class FrontServer(ThreadingHTTPServer):
@@ -120,8 +94,21 @@ class FrontServer(ThreadingHTTPServer):
         self.draining = False
         self.closed_to_requests = False
 
-    def in_flight(self) -> _InFlight:
-        return _InFlight(self)
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[bool]:
+        """Count a request while it is answered, so that stopping can wait for it;
+        yields False (refuse it) once the wait for requests in flight has ended."""
+        with self.changed:
+            admitted = not self.closed_to_requests
+            if admitted:
+                self.busy += 1
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                with self.changed:
+                    self.busy -= 1
+                    self.changed.notify_all()
 
     def drain(self, seconds: float, cut_short: Callable[[], bool] = lambda: False) -> int:
         """Stop taking connections, answer those already accepted (the kernel's backlog
