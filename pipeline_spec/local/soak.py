@@ -126,6 +126,7 @@ class SoakReport:
         return found
 
     def to_json(self, max_growth: float) -> dict[str, Any]:
+        problems = self.problems(max_growth)
         return {
             "settings": self.settings,
             "requests": self.requests,
@@ -150,8 +151,8 @@ class SoakReport:
                 }
                 for p in self.processes
             ],
-            "problems": self.problems(max_growth),
-            "passed": not self.problems(max_growth),
+            "problems": problems,
+            "passed": not problems,
         }
 
 
@@ -213,36 +214,30 @@ def soak(
         windows: list[StepResult] = []
         window_ends: list[float] = []
         latencies: list[float] = []
-        started = time.monotonic()
-        _sample(processes, 0.0)
-        warm = settings.warmup_seconds == 0
-        if warm:
-            for process in processes.values():
-                process.baseline = process.final
-        while (elapsed := time.monotonic() - started) < settings.seconds:
-            length = min(settings.window_seconds, settings.seconds - elapsed)
-            in_warmup = not warm
+        started, at, warm = time.monotonic(), 0.0, False
+        _sample(processes, at)
+        while at < settings.seconds:
+            if not warm and at >= settings.warmup_seconds:
+                warm = True  # memory growth counts from here
+                for process in processes.values():
+                    process.baseline = process.final if process.gone_at is None else None
             window = run_step(
                 send,
                 settings.body,
                 headers,
                 settings.rate,
-                length,
+                min(settings.window_seconds, settings.seconds - at),
                 GENERATOR_THREADS,
-                None if in_warmup else latencies,
+                latencies if warm else None,
             )
             at = time.monotonic() - started
-            if not in_warmup:
+            if warm:
                 windows.append(window)
                 window_ends.append(round(at, 2))
             _sample(processes, at)
-            if not warm and at >= settings.warmup_seconds:
-                warm = True
-                for process in processes.values():
-                    process.baseline = process.final if process.gone_at is None else None
             rss = sum(p.final for p in processes.values() if p.gone_at is None)
             progress(
-                f"[{at:5.0f}/{settings.seconds:.0f} s{' warm-up' if in_warmup else ''}] "
+                f"[{at:5.0f}/{settings.seconds:.0f} s{'' if warm else ' warm-up'}] "
                 f"{window.achieved_rps:.1f} rps: p50 {window.p50_ms:.1f} ms, "
                 f"p99 {window.p99_ms:.1f} ms, {window.errors} errors; "
                 f"RSS of {len(processes)} processes {rss / 2**20:.0f} MiB"
