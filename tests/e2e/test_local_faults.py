@@ -5,16 +5,12 @@ endpoint stays up and the next request succeeds."""
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from inferpipe_testing.local import endpoint_per_engine
+from inferpipe_testing.local import endpoint_per_engine, script_pipeline_spec
 
-ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
 PASS_SCRIPT = """
     def model_fn(model_dir):
         return None
@@ -42,37 +38,18 @@ FAULT_SCRIPT = """
 """
 
 
-def _container(folder: Path, name: str, script: str) -> dict[str, Any]:
-    (folder / name / "code").mkdir(parents=True)
-    (folder / name / "code" / "inference.py").write_text(textwrap.dedent(script))
-    return {
-        "name": name,
-        "image": "registry.example.com/stage:1",
-        "artifact": name,
-        "environment": {"SAGEMAKER_MODEL_SERVER_TIMEOUT": "3"},
-        "local": {"image": "inferpipe-preprocess:latest", "stage": "script"},
-    }
-
-
 @pytest.fixture(scope="module", params=["process", "docker"])
 def runtime(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    folder = tmp_path_factory.mktemp("faults")
-    containers = [
-        _container(folder, "first", PASS_SCRIPT),
-        _container(folder, "faulty", FAULT_SCRIPT),
-        _container(folder, "last", PASS_SCRIPT),
-    ]
-    document = {
-        "spec_version": 1,
-        "region": "us-east-1",
-        "endpoint": "faults",
-        "models": {"m": {"role": ROLE, "containers": containers}},
-        "variants": [{"name": "A", "model": "m", "instance_type": "ml.m5.large"}],
-    }
-    (folder / "spec.yaml").write_text(yaml.safe_dump(document))
-    yield from endpoint_per_engine(request, folder / "spec.yaml", tmp_path_factory)
+    scripts = [("first", PASS_SCRIPT), ("faulty", FAULT_SCRIPT), ("last", PASS_SCRIPT)]
+    spec = script_pipeline_spec(
+        tmp_path_factory.mktemp("faults"),
+        "faults",
+        scripts,
+        environment={"SAGEMAKER_MODEL_SERVER_TIMEOUT": "3"},
+    )
+    yield from endpoint_per_engine(request, spec, tmp_path_factory)
 
 
 def _invoke(client: Any, body: bytes) -> bytes:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import signal
-import textwrap
 import threading
 import time
 from dataclasses import dataclass
@@ -15,9 +14,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-import yaml
 from inferpipe_testing.containers import free_port
-from inferpipe_testing.local import start_local_up
+from inferpipe_testing.local import script_pipeline_spec, start_local_up
 
 from inferpipe.pipeline_spec.local.front import STOPPING_MESSAGE
 
@@ -39,36 +37,6 @@ class Outcome:
     started: float
     ended: float
     result: str  # "200", "503-stopping", "refused", or what went wrong
-
-
-def _slow_spec(folder: Path) -> Path:
-    containers = []
-    for name in ("first", "second", "third"):
-        (folder / name / "code").mkdir(parents=True)
-        (folder / name / "code" / "inference.py").write_text(textwrap.dedent(SLOW_SCRIPT))
-        containers.append(
-            {
-                "name": name,
-                "image": "registry.example.com/slow:1",
-                "artifact": name,
-                "local": {"image": "inferpipe-preprocess:latest", "stage": "script"},
-            }
-        )
-    document = {
-        "spec_version": 1,
-        "region": "us-east-1",
-        "endpoint": "slow",
-        "models": {
-            "slow-v1": {
-                "role": "arn:aws:iam::123456789012:role/SageMakerExecution",
-                "containers": containers,
-            }
-        },
-        "variants": [{"name": "A", "model": "slow-v1", "instance_type": "ml.m5.large"}],
-    }
-    path = folder / "spec.yaml"
-    path.write_text(yaml.safe_dump(document))
-    return path
 
 
 def _one_call(port: int) -> str:
@@ -108,7 +76,9 @@ def _load(port: int, until: threading.Event, outcomes: list[Outcome]) -> None:
 def test_stopping_under_load_answers_every_request_it_took(
     tmp_path: Path, signum: signal.Signals
 ) -> None:
-    spec = _slow_spec(tmp_path / "spec")
+    spec = script_pipeline_spec(
+        tmp_path / "spec", "slow", [(name, SLOW_SCRIPT) for name in ("first", "second", "third")]
+    )
     port = free_port()
     up = start_local_up(str(spec), str(tmp_path / "state"), port)
     containers = [child.pid for child in psutil.Process(up.pid).children()]

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
-import yaml
+from inferpipe_testing.local import script_pipeline_spec
 
 ROW = b"M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n"
 LEAKY_SCRIPT = """
@@ -61,31 +60,9 @@ def test_the_abalone_pipeline_soaks_a_minute_without_errors_or_growth(
 
 
 def test_a_leaking_container_fails_the_soak_and_is_named(tmp_path: Path) -> None:
-    folder = tmp_path / "spec"
-    (folder / "leaky" / "code").mkdir(parents=True)
-    (folder / "leaky" / "code" / "inference.py").write_text(textwrap.dedent(LEAKY_SCRIPT))
-    document = {
-        "spec_version": 1,
-        "region": "us-east-1",
-        "endpoint": "leaky",
-        "models": {
-            "leaky-v1": {
-                "role": "arn:aws:iam::123456789012:role/SageMakerExecution",
-                "containers": [
-                    {
-                        "name": "leaky",
-                        "image": "registry.example.com/leaky:1",
-                        "artifact": "leaky",
-                        "local": {"image": "inferpipe-preprocess:latest", "stage": "script"},
-                    }
-                ],
-            }
-        },
-        "variants": [{"name": "A", "model": "leaky-v1", "instance_type": "ml.m5.large"}],
-    }
-    (folder / "spec.yaml").write_text(yaml.safe_dump(document))
+    spec = script_pipeline_spec(tmp_path / "spec", "leaky", [("leaky", LEAKY_SCRIPT)])
     done = _soak(
-        folder / "spec.yaml",
+        spec,
         tmp_path,
         *("--rate", "20", "--duration", "15", "--warmup", "5", "--window", "5"),
     )

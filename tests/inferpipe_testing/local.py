@@ -6,6 +6,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+import yaml
 
 from inferpipe.pipeline_spec.loader import load_spec
 from inferpipe.pipeline_spec.local.session import bring_up, take_down
@@ -85,3 +88,42 @@ def start_local_up(
             time.sleep(0.3)
     up.kill()
     raise AssertionError(f"local up (engine {engine}) did not answer /ping; exit {up.poll()}")
+
+
+def script_pipeline_spec(
+    folder: Path,
+    endpoint: str,
+    scripts: list[tuple[str, str]],
+    environment: dict[str, str] | None = None,
+) -> Path:
+    """A spec of one model (`<endpoint>-v1`, one variant A) whose containers are users'
+    `inference.py` scripts, in order, each given as (container name, script source)."""
+    containers = []
+    for name, script in scripts:
+        (folder / name / "code").mkdir(parents=True, exist_ok=True)
+        (folder / name / "code" / "inference.py").write_text(textwrap.dedent(script))
+        containers.append(
+            {
+                "name": name,
+                "image": "registry.example.com/stage:1",
+                "artifact": name,
+                "environment": dict(environment or {}),
+                "local": {"image": "inferpipe-preprocess:latest", "stage": "script"},
+            }
+        )
+    model = f"{endpoint}-v1"
+    document = {
+        "spec_version": 1,
+        "region": "us-east-1",
+        "endpoint": endpoint,
+        "models": {
+            model: {
+                "role": "arn:aws:iam::123456789012:role/SageMakerExecution",
+                "containers": containers,
+            }
+        },
+        "variants": [{"name": "A", "model": model, "instance_type": "ml.m5.large"}],
+    }
+    path = folder / "spec.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
