@@ -55,6 +55,39 @@ def run_local_logs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_local_shadow_report(args: argparse.Namespace) -> int:
+    import json
+
+    from inferpipe.pipeline_spec.errors import DeployError
+    from inferpipe.pipeline_spec.local.shadow import read_report, shadow_log
+
+    endpoint = _endpoint_name(args)
+    log = shadow_log(args.state_dir / endpoint)
+    if not log.is_file():
+        raise DeployError(
+            f"no shadow records for {endpoint} ({log}): the spec needs a variant with "
+            "`shadow: true`, run by `local up` with this --state-dir"
+        )
+    report = read_report(log, first=args.first)
+    if args.json:
+        print(json.dumps({**report.__dict__, "agreement": report.agreement}, indent=2))
+        return EXIT_OK
+    print(
+        f"{report.pairs} requests copied to the shadow: {report.agreeing} agree "
+        f"({report.agreement:.1%}), {report.pairs - report.agreeing} differ, "
+        f"{report.shadow_errors} shadow errors, {report.dropped} copies dropped"
+    )
+    print("| variant | p50 (ms) | p99 (ms) |\n|---|---:|---:|")
+    for variant, latency in report.latency_ms.items():
+        print(f"| {variant} | {latency['p50']:.1f} | {latency['p99']:.1f} |")
+    for number, pair in enumerate(report.disagreements, 1):
+        print(f"disagreement {number}: request {pair['request'][:200]!r}")
+        for role in ("production", "shadow"):
+            side = pair[role]
+            print(f"  {side['variant']} ({role}, {side['status']}): {side['body'][:200]!r}")
+    return EXIT_OK
+
+
 def run_local_transform(args: argparse.Namespace) -> int:
     from inferpipe.pipeline_spec.loader import load_spec
     from inferpipe.pipeline_spec.local.batch import transform_locally
@@ -77,7 +110,7 @@ def run_local_transform(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands: SubParsers) -> None:
-    """`local up|transform|down|status|logs`."""
+    """`local up|transform|down|status|logs|shadow-report`."""
     local = commands.add_parser(
         "local",
         help="run a spec's pipeline on this machine behind the InvokeEndpoint API",
@@ -117,3 +150,7 @@ def add_commands(commands: SubParsers) -> None:
     logs.add_argument("--container", help="only this container (name or model/name)")
     logs.add_argument("--lines", type=int, default=50)
     logs.set_defaults(run=run_local_logs)
+    shadow = sub("shadow-report", "compare the shadow variant's answers with production's")
+    shadow.add_argument("--first", type=int, default=5, help="disagreements shown (default 5)")
+    shadow.add_argument("--json", action="store_true", help="the whole report as JSON")
+    shadow.set_defaults(run=run_local_shadow_report)

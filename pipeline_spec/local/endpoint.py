@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from inferpipe.pipeline_spec.local.metrics import EndpointMetrics, HopTimer
+from inferpipe.pipeline_spec.local.shadow import ShadowMirror
 from inferpipe.protocol import media, names
 from inferpipe.protocol.chain import (
     HOP_TIMEOUT_SECONDS,
@@ -107,6 +108,15 @@ class LocalEndpoint:
         self.transport = http_transport(send)
         self.random = random.Random(seed)
         self.metrics = EndpointMetrics(name)
+        #: Receives a copy of client requests after they are answered (shadow variants).
+        self.shadow: ShadowMirror | None = None
+
+    def run_variant(self, variant: LocalVariant, body: bytes, headers: Mapping[str, str]) -> Answer:
+        """One variant's chain on `body`, errors as answers (the shadow's copies)."""
+        try:
+            return self._run(variant, body, headers, HopTimer())
+        except InvokeFailure as failure:
+            return failure.answer()
 
     def _log_stream_arn(self) -> str:
         return (
@@ -216,7 +226,9 @@ class LocalEndpoint:
             answer = self._run(variant, body, headers, timer)
         except InvokeFailure as failure:
             answer = failure.answer()
-        self.metrics.record(
-            variant.name, timer.timings, time.perf_counter() - started, failed=answer.status != 200
-        )
+        seconds = time.perf_counter() - started
+        self.metrics.record(variant.name, timer.timings, seconds, failed=answer.status != 200)
+        if self.shadow is not None and variant_name is None:
+            content_type = answer.headers.get(names.CONTENT_TYPE, "")
+            self.shadow.offer(body, headers, answer.status, content_type, answer.body, seconds)
         return answer

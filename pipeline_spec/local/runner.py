@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -20,7 +20,8 @@ from inferpipe.pipeline_spec.fusion import write_fused_artifacts
 from inferpipe.pipeline_spec.local.chain import prepare_containers
 from inferpipe.pipeline_spec.local.endpoint import HttpSend, LocalEndpoint, LocalVariant
 from inferpipe.pipeline_spec.local.engines import DockerEngine, ProcessEngine, Running
-from inferpipe.pipeline_spec.model import ContainerSpec, PipelineSpec
+from inferpipe.pipeline_spec.local.shadow import ShadowMirror, shadow_log
+from inferpipe.pipeline_spec.model import ContainerSpec, PipelineSpec, VariantSpec
 from inferpipe.protocol import names
 from inferpipe.protocol.chain import Hop
 
@@ -81,6 +82,8 @@ class LocalDeployment:
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.endpoint.shadow is not None:
+            self.endpoint.shadow.stop()
         stop_all(self.containers)
 
     def supervise(
@@ -228,4 +231,35 @@ def start_local(
             )
         )
     endpoint = LocalEndpoint(spec.endpoint, spec.region, variants, send, seed)
+    for shadow in (v for v in spec.variants if v.shadow):
+        endpoint.shadow = _mirror(spec, shadow, hops[shadow.model], endpoint, state_dir, seed)
     return LocalDeployment(endpoint, started)
+
+
+def _mirror(
+    spec: PipelineSpec,
+    shadow: VariantSpec,
+    hops: tuple[Hop, ...],
+    endpoint: LocalEndpoint,
+    state_dir: Path,
+    seed: int,
+) -> ShadowMirror:
+    """The shadow variant's mirror: sampled at its weight relative to production's."""
+    variant = LocalVariant(shadow.name, 0.0, spec.models[shadow.model].execution_mode, hops)
+    production = [v for v in spec.variants if not v.shadow]
+    total = sum(v.weight for v in production)
+
+    def run(body: bytes, headers: Mapping[str, str]) -> tuple[int, str, bytes]:
+        answer = endpoint.run_variant(variant, body, headers)
+        return answer.status, answer.headers.get(names.CONTENT_TYPE, ""), answer.body
+
+    mirror = ShadowMirror(
+        production="+".join(v.name for v in production),
+        shadow=shadow.name,
+        fraction=min(1.0, shadow.weight / total) if total else 1.0,
+        run=run,
+        log=shadow_log(state_dir),
+        seed=seed,
+    )
+    mirror.start()
+    return mirror
