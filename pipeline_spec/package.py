@@ -14,7 +14,7 @@ import io
 import logging
 import os
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from inferpipe.pipeline_spec.resolve import (
     resolve_containers,
 )
 from inferpipe.protocol import names
+from inferpipe.protocol.interface import INTERFACE_FILE, StageInterface
 from inferpipe.protocol.manifest import MANIFEST_FILE, manifest_bytes, sha256_of
 
 logger = logging.getLogger(__name__)
@@ -126,12 +127,17 @@ def _pin(environment: dict[str, str], digest: str, where: str) -> dict[str, str]
 
 
 def package_spec(
-    spec: PipelineSpec, spec_dir: Path, out_dir: Path
+    spec: PipelineSpec,
+    spec_dir: Path,
+    out_dir: Path,
+    interfaces: Mapping[tuple[str, str], object] | None = None,
 ) -> tuple[list[PackagedArtifact], PipelineSpec]:
     """Build a model.tar.gz for every container whose artifact is a local directory.
 
     Returns the tarballs and a copy of the spec whose local artifacts are replaced by
     their content-addressed S3 URLs, so a changed artifact gives a new model name.
+    `interfaces` (the schema chain check's findings by (model, container)) are stored
+    in each tarball as `inferpipe-interface.json`, so later checks read data.
     """
     check_deployable(spec)
     spec, _ = write_fused_artifacts(spec, spec_dir, out_dir / "fused")
@@ -143,10 +149,14 @@ def package_spec(
             if container.artifact is None or container.artifact.startswith("s3://"):
                 continue
             program = container.environment.get(names.PROGRAM, names.DEFAULT_PROGRAM)
+            extra_files = dict(container.artifact_files)
+            found = (interfaces or {}).get((key, container.name))
+            if isinstance(found, StageInterface):
+                extra_files[INTERFACE_FILE] = found.to_text()
             tarball = build_tarball(
                 (spec_dir / container.artifact).resolve(),
                 out_dir / key / container.name / "model.tar.gz",
-                container.artifact_files,
+                extra_files,
                 program,
             )
             base = artifact_url(spec, key, container)

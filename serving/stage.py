@@ -17,6 +17,7 @@ import pandas as pd
 
 from inferpipe.protocol import media
 from inferpipe.protocol.chain import HopReply
+from inferpipe.protocol.interface import StageInterface
 from inferpipe.protocol.media import MediaRange
 from inferpipe.serving import codecs
 from inferpipe.serving.schema import Schema
@@ -82,6 +83,11 @@ class Stage:
     def negotiate(self, accept_header: str | None, default: str) -> str:
         """The first type of the Accept header this stage emits (406 when none)."""
         return media.negotiate_accept(accept_header, self.emits, default)
+
+    def interface(self) -> StageInterface | None:
+        """The columns the loaded stage reads and writes, for the schema chain check
+        (None: the stage cannot tell, e.g. a user's script)."""
+        return None
 
     def warm_up(self) -> None:
         """Run once per worker after fork (threaded numeric code is safe here)."""

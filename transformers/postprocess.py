@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from inferpipe.protocol.errors import ArtifactError, SchemaMismatch
+from inferpipe.protocol.interface import StageInterface, columns
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
 from inferpipe.transformers._joblib import load_joblib
@@ -299,6 +300,14 @@ class PostprocessStage(Stage):
         for op, params in self.steps:
             if op == "inverse_transform":
                 params["estimator"] = load_joblib(model_dir / params["artifact"])
+
+    def interface(self) -> StageInterface:
+        """The records it reads are as wide as `input_columns` (unknown without them)."""
+        if not self.input_columns:
+            return StageInterface(self.kind)
+        return StageInterface(
+            self.kind, columns(self.input_columns, f"input_columns of {STEPS_FILE}")
+        )
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         if self.input_columns:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from inferpipe.protocol.errors import ArtifactError, ConfigError, SchemaMismatch
+from inferpipe.protocol.interface import Columns, StageInterface, columns
 from inferpipe.serving.frames import has_named_columns
 from inferpipe.serving.schema import read_schema_file
 from inferpipe.serving.settings import ServingSettings
@@ -78,6 +79,44 @@ class SklearnStage(Stage):
                 raise ArtifactError(
                     f"{model_dir / 'schema.json'} lacks columns the model was fitted on: {missing}"
                 )
+
+    def interface(self) -> StageInterface:
+        """Inputs from what the model was fitted on (else schema.json); outputs from
+        get_feature_names_out() for transform, the final estimator for predict."""
+        name = type(self.model).__name__
+        width = getattr(self.model, "n_features_in_", None)
+        if self.feature_names is not None:
+            inputs: Columns | None = columns(self.feature_names, f"feature_names_in_ of {name}")
+        elif isinstance(width, int):
+            inputs = Columns(width, None, f"n_features_in_ of {name}")
+        elif self.schema is not None:
+            inputs = columns(self.schema.names, "schema.json")
+        else:
+            inputs = None
+        fitted = self.feature_names is not None or isinstance(width, int)
+        return StageInterface(self.kind, inputs, self._outputs(), fitted_inputs=fitted)
+
+    def _outputs(self) -> Columns:
+        name = type(self.model).__name__
+        if self.method == "transform":
+            try:
+                return columns(
+                    self.model.get_feature_names_out(), f"{name}.get_feature_names_out()"
+                )
+            except Exception as exc:  # estimators without it raise several types
+                return Columns(source=f"{name} cannot name its output columns ({exc})")
+        final = self.model[-1] if hasattr(self.model, "steps") else self.model
+        final_name = type(final).__name__
+        if self.method == "predict_proba":
+            classes = getattr(final, "classes_", None)
+            if classes is None or isinstance(classes, list):
+                return Columns(source=f"{final_name} has no single classes_ list")
+            return Columns(len(classes), None, f"the classes_ of {final_name}")
+        outputs = getattr(final, "n_outputs_", None)
+        coefficients = getattr(final, "coef_", None)
+        if outputs is None and getattr(final, "_estimator_type", "") == "regressor":
+            outputs = coefficients.shape[0] if getattr(coefficients, "ndim", 1) == 2 else 1
+        return Columns(int(outputs or 1), None, f"{final_name}.predict()")
 
     def _features(self, frame: pd.DataFrame) -> pd.DataFrame | Any:
         if self.feature_names is None:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from inferpipe.protocol import media
 from inferpipe.protocol.errors import ArtifactError, MalformedPayload, SchemaMismatch
+from inferpipe.protocol.interface import Columns, StageInterface, columns
 from inferpipe.protocol.media import MediaRange
 from inferpipe.serving import codecs
 from inferpipe.serving.codecs import CodecRegistry
@@ -139,6 +140,21 @@ class XGBoostStage(Stage):
         self.booster = load_booster(model_dir / MODEL_FILE)
         self.booster.set_param({"nthread": 1})
         self.num_features = int(self.booster.num_features())
+
+    def interface(self) -> StageInterface:
+        """num_feature (and feature names) of the booster; the output width of a prediction."""
+        import xgboost
+
+        names = self.booster.feature_names
+        if names:
+            inputs = columns(names, "the booster's feature_names", width=self.num_features)
+        else:
+            inputs = Columns(self.num_features, None, "num_feature of xgboost-model")
+        zeros = xgboost.DMatrix(np.zeros((1, self.num_features)), missing=np.nan)
+        scores = np.asarray(self.booster.predict(zeros, validate_features=False))
+        width = 1 if scores.ndim == 1 else int(scores.shape[1])
+        outputs = Columns(width, None, "a prediction of xgboost-model")
+        return StageInterface(self.kind, inputs, outputs, fitted_inputs=True)
 
     def _features(self, request: InvocationRequest) -> Any:
         import xgboost

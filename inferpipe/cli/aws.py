@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inferpipe.cli._common import EXIT_OK, SubParsers, progress
+from inferpipe.cli._common import (
+    EXIT_OK,
+    SubParsers,
+    add_chain_check_option,
+    progress,
+    run_chain_check,
+)
 
 if TYPE_CHECKING:
     from inferpipe.pipeline_spec.model import PipelineSpec
@@ -19,7 +25,8 @@ def _packaged(args: argparse.Namespace, upload: bool) -> PipelineSpec:
     from inferpipe.pipeline_spec.package import package_spec, upload_artifacts
 
     spec = load_spec(args.spec)
-    artifacts, packaged = package_spec(spec, args.spec.resolve().parent, args.build_dir)
+    interfaces = run_chain_check(args, spec)
+    artifacts, packaged = package_spec(spec, args.spec.resolve().parent, args.build_dir, interfaces)
     for artifact in artifacts:
         progress(
             f"packaged {artifact.model}/{artifact.container}: {artifact.tarball} "
@@ -113,6 +120,7 @@ def add_commands(commands: SubParsers) -> None:
     package = spec_command("package", "build model.tar.gz for local artifacts (and upload)")
     package.add_argument("--build-dir", type=Path, default=Path("build/artifacts"))
     package.add_argument("--upload", action="store_true", help="upload to artifact_bucket")
+    add_chain_check_option(package)
     package.set_defaults(run=run_package)
     deploy = spec_command("deploy", "package, upload and deploy (create or update) the endpoint")
     deploy.add_argument("--build-dir", type=Path, default=Path("build/artifacts"))
@@ -124,6 +132,7 @@ def add_commands(commands: SubParsers) -> None:
         help="CloudWatch alarm that rolls an update back (repeatable)",
     )
     deploy.add_argument("--poll-seconds", type=float, default=15, help=argparse.SUPPRESS)
+    add_chain_check_option(deploy)
     deploy.set_defaults(run=run_deploy)
     traffic = spec_command("traffic", "shift A/B weights without redeploying")
     traffic.add_argument("--weights", type=_parse_weights, required=True, help="e.g. A=0.9,B=0.1")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from inferpipe.cli._common import EXIT_OK, SubParsers, progress
+from inferpipe.cli._common import (
+    EXIT_OK,
+    SubParsers,
+    add_chain_check_option,
+    progress,
+    run_chain_check,
+)
 
 
 def run_local_up(args: argparse.Namespace) -> int:
@@ -13,6 +19,7 @@ def run_local_up(args: argparse.Namespace) -> int:
     from inferpipe.pipeline_spec.local.session import bring_up, run_until_signal
 
     spec = load_spec(args.spec)
+    run_chain_check(args, spec)
     deployment, front = bring_up(
         spec,
         args.spec.resolve().parent,
@@ -93,8 +100,10 @@ def run_local_transform(args: argparse.Namespace) -> int:
     from inferpipe.pipeline_spec.local.batch import transform_locally
     from inferpipe.pipeline_spec.local.engines import choose_engine
 
+    spec = load_spec(args.spec)
+    run_chain_check(args, spec)
     summary = transform_locally(
-        load_spec(args.spec),
+        spec,
         args.spec.resolve().parent,
         choose_engine(args.engine),
         args.state_dir,
@@ -138,11 +147,13 @@ def add_commands(commands: SubParsers) -> None:
     )
     up.add_argument("--port", type=int, default=8080, help="front port (default 8080)")
     up.add_argument("--seed", type=int, default=0, help="seed of the weighted variant choice")
+    add_chain_check_option(up)
     up.set_defaults(run=run_local_up)
     transform = sub("transform", "run the spec's batch transform over local files")
     transform.add_argument("--input", type=Path, required=True, help="input directory")
     transform.add_argument("--output", type=Path, required=True, help="output directory")
     transform.add_argument("--engine", choices=("process", "docker"))
+    add_chain_check_option(transform)
     transform.set_defaults(run=run_local_transform)
     sub("down", "stop a running local endpoint").set_defaults(run=run_local_down)
     sub("status", "show the endpoint and each container").set_defaults(run=run_local_status)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from inferpipe.cli._common import EXIT_OK, SubParsers, progress
+from inferpipe.cli._common import (
+    EXIT_OK,
+    SubParsers,
+    add_chain_check_option,
+    progress,
+    run_chain_check,
+)
 
 
 def run_spec_validate(args: argparse.Namespace) -> int:
@@ -21,6 +27,7 @@ def run_spec_validate(args: argparse.Namespace) -> int:
 
     for line in describe(spec, marked_models(spec)):
         print(f"fuse: {line}")
+    run_chain_check(args, spec, report=print)
     return EXIT_OK
 
 
@@ -94,6 +101,7 @@ def add_commands(commands: SubParsers) -> None:
         "validate", help="check a spec; every error names its field and the fix"
     )
     validate.add_argument("spec", type=Path)
+    add_chain_check_option(validate)
     validate.set_defaults(run=run_spec_validate)
     render = spec_commands.add_parser(
         "render",

@@ -121,7 +121,7 @@ class ProcessEngine:
         environment: dict[str, str],
         log: Path,
     ) -> Running:
-        env = {**_base_environment(), **environment, names.BIND_TO_PORT: str(port)}
+        env = {**base_environment(), **environment, names.BIND_TO_PORT: str(port)}
         with log.open("wb") as handle:
             process = subprocess.Popen(
                 [sys.executable, "-P", "-m", "inferpipe", "serve", "--model-dir", str(model_dir)],
@@ -254,7 +254,7 @@ def sweep_orphans() -> list[str]:
     return orphans
 
 
-def _base_environment() -> dict[str, str]:
+def base_environment() -> dict[str, str]:
     """What a child process needs from ours: PATH and friends, no SAGEMAKER_* leaking in."""
     keep = (
         "PATH",

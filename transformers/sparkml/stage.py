@@ -8,13 +8,24 @@ Lines output and 400s that name the record, the column and the expected type.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from inferpipe.protocol import media, names
-from inferpipe.protocol.errors import ArtifactError, SchemaMismatch
+from inferpipe.protocol.errors import ArtifactError, InferpipeError, SchemaMismatch
+from inferpipe.protocol.interface import Columns, StageInterface, columns
 from inferpipe.serving.codecs import CodecRegistry
-from inferpipe.serving.schema import Schema, load_schema_text, read_schema_file
+from inferpipe.serving.schema import (
+    NUMERIC_TYPES,
+    Column,
+    Schema,
+    load_schema_text,
+    read_schema_file,
+)
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import InvocationRequest, InvocationResponse, Stage
 from inferpipe.transformers.sparkml import payload, response
@@ -84,6 +95,49 @@ class SparkMLStage(Stage):
     @property
     def ops(self) -> list[Op]:
         return self.pipeline.flat() if isinstance(self.pipeline, Pipeline) else [self.pipeline]
+
+    def interface(self) -> StageInterface:
+        """Inputs from the schema; the output width from one probe row through the
+        pipeline, encoded as CSV (the width of a vector column is only known by running)."""
+        if self.schema is None:
+            return StageInterface(self.kind)
+        return StageInterface(
+            self.kind, columns(self.schema.names, "the input schema"), self._probe_outputs()
+        )
+
+    def _probe_outputs(self) -> Columns:
+        assert self.schema is not None
+        row = [self._probe_value(column) for column in self.schema.input]
+        request = InvocationRequest(
+            json.dumps({"data": row}).encode(),
+            media.parse_media_type(media.JSON),
+            media.CSV,
+            "probe",
+        )
+        try:
+            answer = self.invoke(request)
+        except InferpipeError as exc:
+            return Columns(source=f"a probe row through the pipeline failed: {exc.message}")
+        first_line = answer.body.decode("utf-8").splitlines()[0]
+        width = len(next(csv.reader(io.StringIO(first_line))))
+        return Columns(width, None, "a probe row through the pipeline")
+
+    def _probe_value(self, column: Column) -> Any:
+        """A value the pipeline accepts: a label it indexes for strings, else zero."""
+        if column.type == "string":
+            for op in self.ops:
+                labels = getattr(op, "labels", None)
+                if column.name in op.inputs and isinstance(labels, list) and labels:
+                    chosen = (
+                        labels[op.inputs.index(column.name)]
+                        if isinstance(labels[0], list)
+                        else labels
+                    )
+                    if chosen:
+                        return chosen[0]
+            return "a"
+        value: Any = 0.0 if column.type in NUMERIC_TYPES else False
+        return [value] if column.struct != "basic" else value
 
     @staticmethod
     def _configured_schema(model_dir: Path, settings: ServingSettings) -> Schema | None:
