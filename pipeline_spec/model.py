@@ -124,6 +124,15 @@ class DataCaptureSpec(_Spec):
     kms_key_id: str | None = None
 
 
+class DataProcessingSpec(_Spec):
+    """Batch transform's DataProcessing: filter each record before the first container,
+    join the answer to the input record and filter the result (SageMaker's JSONPath subset)."""
+
+    input_filter: str = "$"
+    output_filter: str = "$"
+    join_source: Literal["None", "Input"] = "None"
+
+
 class TransformSpec(_Spec):
     """A batch transform job over S3 input with one pipeline model."""
 
@@ -139,6 +148,7 @@ class TransformSpec(_Spec):
     max_concurrent_transforms: int = Field(default=1, ge=1)
     instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")] = "ml.m5.large"
     instance_count: int = Field(default=1, ge=1)
+    data_processing: DataProcessingSpec | None = None
 
 
 class PipelineSpec(_Spec):

@@ -167,6 +167,12 @@ def render_create_transform_job(spec: PipelineSpec) -> Request | None:
         },
         "Tags": _tags(spec),
     }
+    if job.data_processing is not None:
+        request["DataProcessing"] = {
+            "InputFilter": job.data_processing.input_filter,
+            "OutputFilter": job.data_processing.output_filter,
+            "JoinSource": job.data_processing.join_source,
+        }
     return {"TransformJobName": content_name(f"{spec.endpoint}-batch", request), **request}
 
 

@@ -14,6 +14,7 @@ from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.pipeline_spec.render_aws import (
     render_create_endpoint_config,
     render_create_model,
+    render_create_transform_job,
     render_put_scaling_policies,
     render_register_scalable_targets,
 )
@@ -73,4 +74,30 @@ def render_template(spec: PipelineSpec) -> Template:
         "Description": f"inferpipe: SageMaker inference pipeline endpoint {spec.endpoint}",
         "Resources": resources,
         "Outputs": {"EndpointName": {"Value": {"Fn::GetAtt": ["Endpoint", "EndpointName"]}}},
+    }
+
+
+#: AWS::SageMaker::TransformJob's properties: CreateTransformJob's, less the job name
+#: (CloudFormation names the job). https://docs.aws.amazon.com/AWSCloudFormation/latest/
+#: TemplateReference/aws-resource-sagemaker-transformjob.html
+TRANSFORM_JOB_PROPERTIES = {
+    "BatchStrategy", "DataCaptureConfig", "DataProcessing", "Environment", "ExperimentConfig",
+    "MaxConcurrentTransforms", "MaxPayloadInMB", "ModelClientConfig", "ModelName", "Tags",
+    "TransformInput", "TransformOutput", "TransformResources",
+}  # fmt: skip
+
+
+def render_transform_template(spec: PipelineSpec) -> Template | None:
+    """A template of the spec's batch transform job (None without `transform`), apart from
+    the endpoint's: a job runs once, and its model must exist first (the endpoint stack's)."""
+    request = render_create_transform_job(planned_spec(spec))
+    if request is None:
+        return None
+    properties = {k: v for k, v in request.items() if k in TRANSFORM_JOB_PROPERTIES}
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"inferpipe: batch transform with the pipeline model {request['ModelName']}",
+        "Resources": {
+            "BatchTransform": {"Type": "AWS::SageMaker::TransformJob", "Properties": properties}
+        },
     }

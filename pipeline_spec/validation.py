@@ -11,8 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from inferpipe.pipeline_spec import builtins
-from inferpipe.pipeline_spec.model import ModelSpec, PipelineSpec, VariantSpec
+from inferpipe.pipeline_spec import builtins, jsonpath
+from inferpipe.pipeline_spec.model import (
+    DataProcessingSpec,
+    ModelSpec,
+    PipelineSpec,
+    TransformSpec,
+    VariantSpec,
+)
 from inferpipe.pipeline_spec.resolve import (
     DEFAULT_ACCEPT_VAR,
     ENV_VALUE_LIMIT,
@@ -25,6 +31,7 @@ from inferpipe.protocol import media
 MAX_CONTAINERS = 15
 MODEL_ENV_LIMIT = 32 * 1024
 LINE_SPLIT_TYPES = {media.CSV, media.JSONLINES, media.LIBSVM}
+DATA_PROCESSING_TYPES = {media.CSV, media.JSON, media.JSONLINES}
 DEFAULT_BUCKET = re.compile(r"^s3://sagemaker-(?P<region>[a-z]{2}(-[a-z]+)+-\d)-\d{12}(/|$)")
 
 Issue = tuple[str, str]
@@ -226,6 +233,48 @@ def _transform(spec: PipelineSpec) -> Iterator[Issue]:
             "MultiRecord batches need a split_type to cut records; "
             "with split_type None use strategy SingleRecord",
         )
+    if job.data_processing is not None:
+        yield from _data_processing(job.data_processing, job, content_type)
+
+
+def _data_processing(
+    processing: DataProcessingSpec, job: TransformSpec, content_type: str
+) -> Iterator[Issue]:
+    """SageMaker's rules for DataProcessing: CSV / JSON / JSON Lines in and out, CSV by line,
+    and filters in its JSONPath subset (CSV rows are arrays: positions only)."""
+    path = "transform.data_processing"
+    if content_type not in DATA_PROCESSING_TYPES:
+        yield (
+            f"{path}",
+            f"DataProcessing works on {', '.join(sorted(DATA_PROCESSING_TYPES))} records, "
+            f"not {content_type}",
+        )
+        return
+    accept = media.parse_media_type(job.accept).type if job.accept else content_type
+    if accept != content_type:
+        yield (
+            "transform.accept",
+            f"with DataProcessing the answers must be {content_type} like the input "
+            f"(SageMaker joins and filters them as the same format), not {accept}",
+        )
+    if content_type != media.JSON and (job.split_type != "Line" or job.assemble_with != "Line"):
+        yield (
+            "transform.split_type",
+            f"DataProcessing on {content_type} needs split_type Line and assemble_with Line "
+            "(each line is a record)",
+        )
+    for key in ("input_filter", "output_filter"):
+        try:
+            parsed = jsonpath.parse(getattr(processing, key))
+        except jsonpath.JsonPathError as exc:
+            yield f"{path}.{key}", str(exc)
+            continue
+        if content_type == media.CSV and not parsed.by_position_only:
+            yield (
+                f"{path}.{key}",
+                f"{parsed.text!r} selects by name, but a CSV record is an array: use "
+                "positions such as $[1:] or $[0,-1]",
+            )
 
 
 def find_deploy_issues(spec: PipelineSpec) -> list[Issue]:

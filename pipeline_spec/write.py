@@ -9,13 +9,13 @@ from inferpipe.pipeline_spec.botocore_check import check_requests
 from inferpipe.pipeline_spec.loader import check_deployable
 from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.pipeline_spec.render_aws import render_requests
-from inferpipe.pipeline_spec.render_cfn import render_template
+from inferpipe.pipeline_spec.render_cfn import render_template, render_transform_template
 from inferpipe.protocol.errors import InferpipeError
 
 
 def write_rendered(spec: PipelineSpec, out_dir: Path) -> list[Path]:
     """Render, check against botocore, and write `<Operation>.json` files plus
-    `template.json`; returns the paths written."""
+    `template.json` (and `transform-template.json` with a `transform`); returns the paths."""
     check_deployable(spec)
     requests = render_requests(spec)
     problems = check_requests(requests)
@@ -33,4 +33,9 @@ def write_rendered(spec: PipelineSpec, out_dir: Path) -> list[Path]:
     template = out_dir / "template.json"
     template.write_text(json.dumps(render_template(spec), indent=2) + "\n")
     written.append(template)
+    transform = render_transform_template(spec)
+    if transform is not None:
+        path = out_dir / "transform-template.json"
+        path.write_text(json.dumps(transform, indent=2) + "\n")
+        written.append(path)
     return written

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inferpipe.pipeline_spec.errors import DeployError, SpecError
+from inferpipe.pipeline_spec.local.data_processing import DataProcessor
 from inferpipe.pipeline_spec.local.endpoint import LocalEndpoint
 from inferpipe.pipeline_spec.local.engines import DockerEngine, ProcessEngine
 from inferpipe.pipeline_spec.model import PipelineSpec, TransformSpec
@@ -30,31 +31,54 @@ class BatchSummary:
     records: int
 
 
-def payloads(data: bytes, job: TransformSpec) -> Iterator[tuple[bytes, int]]:
-    """Request bodies for one file, with the number of records in each."""
+def split_records(data: bytes, job: TransformSpec) -> list[bytes]:
+    """One file's records: its lines (without line endings), or the whole file."""
     if job.split_type == "None":
-        yield data, 1
-        return
-    records = [line + b"\n" for line in data.splitlines() if line.strip()]
-    if job.strategy == "SingleRecord":
-        for record in records:
-            yield record, 1
+        return [data]
+    return [line for line in data.splitlines() if line.strip()]
+
+
+def batches(records: list[bytes], job: TransformSpec) -> Iterator[list[bytes]]:
+    """Records grouped per request: one each, or as many as fit in MaxPayloadInMB."""
+    if job.split_type == "None" or job.strategy == "SingleRecord":
+        yield from ([record] for record in records)
         return
     limit = max(job.max_payload_mb, 1) * MEGABYTE
     batch: list[bytes] = []
     size = 0
     for record in records:
-        if len(record) > limit:
+        if len(record) + 1 > limit:
             raise DeployError(
-                f"a record of {len(record)} bytes exceeds MaxPayloadInMB ({job.max_payload_mb})"
+                f"a record of {len(record) + 1} bytes exceeds MaxPayloadInMB ({job.max_payload_mb})"
             )
-        if batch and size + len(record) > limit:
-            yield b"".join(batch), len(batch)
+        if batch and size + len(record) + 1 > limit:
+            yield batch
             batch, size = [], 0
         batch.append(record)
-        size += len(record)
+        size += len(record) + 1
     if batch:
-        yield b"".join(batch), len(batch)
+        yield batch
+
+
+def payloads(data: bytes, job: TransformSpec) -> Iterator[tuple[bytes, int]]:
+    """Request bodies for one file, with the number of records in each."""
+    for batch in batches(split_records(data, job), job):
+        yield _body(batch, job), len(batch)
+
+
+def _body(batch: list[bytes], job: TransformSpec) -> bytes:
+    return batch[0] if job.split_type == "None" else b"".join(r + b"\n" for r in batch)
+
+
+def _requests(
+    path: Path, job: TransformSpec, processor: DataProcessor | None
+) -> tuple[list[bytes], list[list[bytes]]]:
+    """A file's original records and the batches sent for them (input-filtered)."""
+    originals = split_records(path.read_bytes(), job)
+    if processor is None:
+        return originals, list(batches(originals, job))
+    filtered = [processor.filter_input(r, f"{path} record {n}") for n, r in enumerate(originals, 1)]
+    return originals, list(batches(filtered, job))
 
 
 def _progress_bar(done: int, total: int, label: str) -> str:
@@ -77,21 +101,32 @@ def run_transform(
     headers = {names.CONTENT_TYPE: job.content_type}
     if job.accept:
         headers[names.ACCEPT] = job.accept
-    total = sum(len(list(payloads(p.read_bytes(), job))) for p in files)
+    processor = DataProcessor.for_job(job.data_processing, job.content_type)
+    plan = [(path, *_requests(path, job, processor)) for path in files]
+    total = sum(len(requests) for _, _, requests in plan)
     sent = records = 0
-    for path in files:
+    for path, originals, requests in plan:
         outputs = []
-        for body, count in payloads(path.read_bytes(), job):
-            answer = endpoint.invoke(body, headers, variant_name=variant)
+        done = 0  # records of this file answered so far
+        for batch in requests:
+            answer = endpoint.invoke(_body(batch, job), headers, variant_name=variant)
             if answer.status != 200:
                 raise DeployError(
                     f"transform of {path} failed at request {sent + 1}: "
                     f"{answer.body.decode(errors='replace')[:500]}"
                 )
-            outputs.append(answer.body)
+            if processor is None:
+                outputs.append(answer.body)
+            elif job.split_type == "None":
+                outputs.append(processor.finish(originals[done], answer.body, str(path)))
+            else:
+                inputs = originals[done : done + len(batch)]
+                lines = processor.finish_batch(inputs, answer.body, str(path), done + 1)
+                outputs.append(b"".join(line + b"\n" for line in lines))
             sent += 1
-            records += count
+            done += len(batch)
             write(_progress_bar(sent, total, path.name))
+        records += done
         target = output_dir / path.relative_to(input_dir).with_name(path.name + ".out")
         target.parent.mkdir(parents=True, exist_ok=True)
         if job.assemble_with == "Line":
