@@ -9,15 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from inferpipe_testing.local import endpoint_per_engine, script_pipeline_spec
+from inferpipe_testing.local import PASS_THROUGH_SCRIPT, endpoint_per_engine, script_pipeline_spec
 
-PASS_SCRIPT = """
-    def model_fn(model_dir):
-        return None
-
-    def transform_fn(model, body, content_type, accept):
-        return body, "text/csv"
-"""
 FAULT_SCRIPT = """
     import os
     import signal
@@ -42,7 +35,11 @@ FAULT_SCRIPT = """
 def runtime(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    scripts = [("first", PASS_SCRIPT), ("faulty", FAULT_SCRIPT), ("last", PASS_SCRIPT)]
+    scripts = [
+        ("first", PASS_THROUGH_SCRIPT),
+        ("faulty", FAULT_SCRIPT),
+        ("last", PASS_THROUGH_SCRIPT),
+    ]
     spec = script_pipeline_spec(
         tmp_path_factory.mktemp("faults"),
         "faults",

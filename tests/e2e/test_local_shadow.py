@@ -13,16 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from inferpipe_testing.local import local_endpoint
+from inferpipe_testing.local import PASS_THROUGH_SCRIPT, local_endpoint
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
-PRODUCTION = """
-    def model_fn(model_dir):
-        return None
-
-    def transform_fn(model, body, content_type, accept):
-        return body, "text/csv"
-"""
 CANDIDATE = """
     import time
 
@@ -39,7 +32,7 @@ REQUESTS = [f"{'x' if i % 4 == 0 else 'r'}{i},1.5\n".encode() for i in range(20)
 
 def _spec(folder: Path, with_shadow: bool) -> Path:
     models, variants = {}, [{"name": "A", "model": "prod", "instance_type": "ml.m5.large"}]
-    for model, script in (("prod", PRODUCTION), ("cand", CANDIDATE)):
+    for model, script in (("prod", PASS_THROUGH_SCRIPT), ("cand", CANDIDATE)):
         (folder / model / "code").mkdir(parents=True, exist_ok=True)
         (folder / model / "code" / "inference.py").write_text(textwrap.dedent(script))
         container = {

@@ -90,6 +90,16 @@ def start_local_up(
     raise AssertionError(f"local up (engine {engine}) did not answer /ping; exit {up.poll()}")
 
 
+#: A user's script that answers its body unchanged as CSV (a stage that always works).
+PASS_THROUGH_SCRIPT = """
+    def model_fn(model_dir):
+        return None
+
+    def transform_fn(model, body, content_type, accept):
+        return body, "text/csv"
+"""
+
+
 def script_pipeline_spec(
     folder: Path,
     endpoint: str,
