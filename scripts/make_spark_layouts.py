@@ -5,7 +5,9 @@ are committed under tests/data/spark-layouts/spark-<version>/ and checked by
 tests/unit/transformers/sparkml/test_spark_layouts.py without that Spark installed:
 
     python -m venv /tmp/spark35 && /tmp/spark35/bin/pip install pyspark==3.5.9 'numpy<2' pandas
-    /tmp/spark35/bin/python scripts/make_spark_layouts.py tests/data/spark-layouts
+    /tmp/spark35/bin/python scripts/make_spark_layouts.py tests/data/spark-layouts [NAME ...]
+
+Names choose which pipelines to (re)write; without them every pipeline is written.
 
 Each pipeline folder holds `model/` (PipelineModel.save(), .crc files removed),
 `input.json` (column types and rows) and `expected.json` (Spark's transform).
@@ -30,12 +32,16 @@ TYPES = {
     "label": "double",
     "klass": "double",
     "target": "double",
+    "x5": "double",
 }
 WORDS = ["the", "a", "spark", "model", "serves", "fast", "data", "of", "rows"]
 
 
 def rows(count: int, seed: int) -> list[dict[str, Any]]:
     rng = random.Random(seed)
+    # x5 (a few values, NaN and null among them: what VectorIndexer takes as categorical)
+    # has its own generator, so the other columns stay as they were before it was added.
+    fifth = random.Random(seed + 100)
     out = []
     for i in range(count):
         x1 = round(rng.gauss(1.0, 2.0), 6)
@@ -53,9 +59,32 @@ def rows(count: int, seed: int) -> list[dict[str, Any]]:
                 "label": 1.0 if x1 + rng.gauss(0, 1) > 1 else 0.0,
                 "klass": float(i % 3),
                 "target": 2.0 * x1 + rng.gauss(0, 0.5),
+                "x5": _fifth(fifth, i, seed),
             }
         )
     return out
+
+
+def _fifth(rng: random.Random, i: int, seed: int) -> float | None:
+    """Training rows (seed 1) hold 0, 1, 2; test rows add null, NaN and an unseen 9."""
+    value = rng.choice([0.0, 1.0, 2.0])
+    if seed == 1:
+        return value
+    if i % 19 == 7:
+        return None
+    if i % 7 == 4:
+        return math.nan
+    return 9.0 if i % 23 == 5 else value
+
+
+def _indexed(f: Any, handle_invalid: str) -> list[Any]:
+    """x5 and x4 (few distinct values) become categorical features, x1 stays continuous."""
+    return [
+        f.VectorAssembler(inputCols=["x5", "x4", "x1"], outputCol="raw", handleInvalid="keep"),
+        f.VectorIndexer(
+            inputCol="raw", outputCol="indexed", maxCategories=7, handleInvalid=handle_invalid
+        ),
+    ]
 
 
 def pipelines(ml: Any) -> dict[str, list[Any]]:
@@ -92,6 +121,25 @@ def pipelines(ml: Any) -> dict[str, list[Any]]:
             f.CountVectorizer(inputCol="kept", outputCol="counts"),
             f.HashingTF(inputCol="tokens", outputCol="hashed", numFeatures=32),
             f.IDF(inputCol="hashed", outputCol="tfidf"),
+        ],
+        "indexer": [
+            *_indexed(f, "keep"),
+            c.RandomForestClassifier(
+                featuresCol="indexed",
+                labelCol="label",
+                numTrees=4,
+                seed=5,
+                predictionCol="rfc",
+                rawPredictionCol="rfc_raw",
+                probabilityCol="rfc_p",
+            ),
+            r.DecisionTreeRegressor(featuresCol="indexed", labelCol="target", predictionCol="dtr"),
+        ],
+        "indexer_skip": [
+            *_indexed(f, "skip"),
+            r.GBTRegressor(
+                featuresCol="indexed", labelCol="target", maxIter=3, predictionCol="gbtr"
+            ),
         ],
         "models": [
             *features,
@@ -150,7 +198,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def main(target: Path) -> int:
+def main(target: Path, only: list[str]) -> int:
     import pyspark
     import pyspark.ml as ml
     import pyspark.ml.classification
@@ -168,10 +216,11 @@ def main(target: Path) -> int:
         ]
     )
     train = spark.createDataFrame([tuple(r[n] for n in TYPES) for r in rows(120, 1)], schema)
-    test_rows = rows(40, 2)
+    test_rows = rows(1000, 2)  # the first 40 are the rows of the layouts made before
     test = spark.createDataFrame([tuple(r[n] for n in TYPES) for r in test_rows], schema)
     base = target / f"spark-{pyspark.__version__}"
-    for name, stages in pipelines(ml).items():
+    chosen = {n: s for n, s in pipelines(ml).items() if not only or n in only}
+    for name, stages in chosen.items():
         folder = base / name
         shutil.rmtree(folder, ignore_errors=True)
         model = ml.Pipeline(stages=stages).fit(train)
@@ -190,4 +239,4 @@ def main(target: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(main(Path(sys.argv[1]), sys.argv[2:]))

@@ -18,7 +18,6 @@ from inferpipe.protocol.errors import SchemaMismatch
 from inferpipe.transformers.sparkml.columns import (
     ARRAY,
     BOOLEAN,
-    DOUBLE,
     STRING,
     VECTOR,
     Column,
@@ -182,7 +181,7 @@ def _dense_rows(values: Any) -> list[list[float]]:
 
 
 def python_values(column: Column) -> list[Any]:
-    """A column as JSON-ready Python values: floats (None for null), strings, lists."""
+    """A column as Python values: floats (None for null, NaN kept), strings, lists."""
     nulls = column.null_mask()
     if column.kind == VECTOR:
         rows = _dense_rows(column.values)
@@ -192,6 +191,5 @@ def python_values(column: Column) -> list[Any]:
     values = column.values.tolist()
     if column.kind == BOOLEAN:
         return [None if nulls[i] else bool(v) for i, v in enumerate(values)]
-    if column.kind == DOUBLE and column.integral:
-        return [None if nulls[i] or v != v else v for i, v in enumerate(values)]
+    # NaN stays a float NaN: Spark keeps it apart from null, and so do the encoders.
     return [None if nulls[i] else v for i, v in enumerate(values)]

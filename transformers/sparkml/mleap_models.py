@@ -32,13 +32,16 @@ def tree_lines(tree: trees.Tree, classifier: bool) -> bytes:
             lines.append(json.dumps({"type": "leaf", "values": values}))
             return
         chosen = tree.left_categories[node]
+        right = tree.right_categories[node] if tree.right_categories else None
         if chosen is not None:
             split = {
                 "type": "categorical",
                 "featureIndex": int(tree.feature[node]),
-                "isLeft": True,
-                "numCategories": int(max(chosen, default=0)) + 1,
-                "categories": sorted(chosen),
+                "isLeft": right is None,
+                "numCategories": len(chosen | right)
+                if right is not None
+                else int(max(chosen, default=0)) + 1,
+                "categories": sorted(chosen if right is None else right),
             }
         else:
             split = {

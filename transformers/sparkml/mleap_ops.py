@@ -112,6 +112,7 @@ def read_tree(parent: Node, classifier: bool) -> trees.Tree:
     raw = parent.files.read(f"{parent.folder}/tree.json").decode("utf-8")
     nodes = [json.loads(line) for line in raw.splitlines() if line.strip()]
     feature, threshold, left, right, categories, prediction, stats = [], [], [], [], [], [], []
+    rights: list[frozenset[float] | None] = []
 
     def visit(position: int) -> int:
         """Add the subtree starting at `position`; return the next unread position."""
@@ -122,6 +123,7 @@ def read_tree(parent: Node, classifier: bool) -> trees.Tree:
         left.append(-1)
         right.append(-1)
         categories.append(None)
+        rights.append(None)
         if node["type"] == "leaf":
             values = [float(v) for v in node["values"]]
             stats.append(values)
@@ -134,9 +136,10 @@ def read_tree(parent: Node, classifier: bool) -> trees.Tree:
         if split["type"] == "categorical":
             chosen = frozenset(float(c) for c in split["categories"])
             if not split.get("isLeft", True):
-                chosen = frozenset(
-                    float(c) for c in range(int(split["numCategories"])) if float(c) not in chosen
-                )
+                # MLeap, like Spark, sends a value left unless it is one of these.
+                rights[index] = chosen
+                everything = frozenset(float(c) for c in range(int(split["numCategories"])))
+                chosen = everything - chosen
             categories[index] = chosen
         else:
             threshold[index] = float(split["threshold"])
@@ -156,6 +159,7 @@ def read_tree(parent: Node, classifier: bool) -> trees.Tree:
         left_categories=categories,
         prediction=np.array(prediction),
         stats=np.array(padded, dtype=np.float64),
+        right_categories=rights,
     )
 
 
@@ -233,8 +237,30 @@ def _bucketizer(node: Node) -> Op:
     )
 
 
+def _vector_indexer(node: Node) -> Op:
+    """MLeap's vector_indexer: `keys`, then `key_<k>_keys` / `key_<k>_values` per feature."""
+    category_maps = {
+        int(key): {
+            float(value): int(index)
+            for value, index in zip(
+                node.require(f"key_{int(key)}_keys"),
+                node.require(f"key_{int(key)}_values"),
+                strict=True,
+            )
+        }
+        for key in node.attr("keys", [])
+    }
+    return vec.VectorIndexer(
+        **_io(node),
+        num_features=int(node.require("num_features")),
+        category_maps=category_maps,
+        handle_invalid=str(node.attr("handle_invalid", "error")),
+    )
+
+
 BUILDERS: dict[str, Callable[[Node], Op]] = {
     "string_indexer": _string_indexer,
+    "vector_indexer": _vector_indexer,
     "reverse_string_indexer": lambda n: cat.IndexToString(
         **_io(n), labels=[str(x) for x in n.require("labels")]
     ),

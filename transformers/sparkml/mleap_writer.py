@@ -108,8 +108,22 @@ def _assembler(op: vec.VectorAssembler, seen: list[Seen]) -> list[NodeSpec]:
     return [NodeSpec(op.uid, "vector_assembler", attributes, ports, [("output", op.outputs[0])])]
 
 
+def _vector_indexer_attributes(op: vec.VectorIndexer, _seen: list[Seen]) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "keys": list_value("long", sorted(op.category_maps)),
+        "num_features": long_value(op.num_features),
+        "handle_invalid": string_value(op.handle_invalid),
+    }
+    for key, mapping in sorted(op.category_maps.items()):
+        pairs = sorted(mapping.items(), key=lambda pair: pair[1])
+        attributes[f"key_{key}_keys"] = list_value("double", [v for v, _ in pairs])
+        attributes[f"key_{key}_values"] = list_value("long", [i for _, i in pairs])
+    return attributes
+
+
 #: Our op classes and how each is written (attribute names and types as MLeap 0.20 reads them).
 WRITERS: dict[type, Writer] = {
+    vec.VectorIndexer: _plain("vector_indexer", _vector_indexer_attributes),
     cat.StringIndexer: _column_wise(
         "string_indexer",
         lambda op, j: {

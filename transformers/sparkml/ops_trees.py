@@ -2,7 +2,9 @@
 
 A tree is flat arrays (feature, threshold, children, leaf values) walked for all rows
 at once, one level per step. Continuous splits go left when `x <= threshold` (NaN goes
-right); categorical splits go left when x is one of the left categories. Ensembles
+right); categorical splits go left when x is one of the left categories, except where
+Spark keeps the right categories instead (more than half go left: `isLeft` false), and
+then a category the fit never saw goes left. Ensembles
 combine trees as Spark does: forests average predictions or sum normalised class
 votes, GBTs sum weighted predictions and map the margin through the logistic loss.
 """
@@ -36,12 +38,16 @@ class Tree:
     #: Leaf prediction, and leaf class statistics (rows x classes; empty for regression).
     prediction: np.ndarray
     stats: np.ndarray
+    #: Per node, the right categories where Spark matches those (None elsewhere): such a
+    #: node sends a value left unless it is one of them, so an unseen category goes left.
+    right_categories: list[frozenset[float] | None] | None = None
 
     def __post_init__(self) -> None:
-        # Categorical nodes and their left categories as arrays, once, not per request.
+        # Categorical nodes, their categories as arrays and whether a match goes left.
+        rights = self.right_categories or [None] * len(self.left_categories)
         self._categorical = [
-            (i, np.fromiter(sorted(c), dtype=np.float64))
-            for i, c in enumerate(self.left_categories)
+            (i, np.fromiter(sorted(c if r is None else r), dtype=np.float64), r is None)
+            for i, (c, r) in enumerate(zip(self.left_categories, rights, strict=True))
             if c is not None
         ]
 
@@ -56,10 +62,11 @@ class Tree:
             at = node[active]
             values = features[rows[active], self.feature[at]]
             go_left = values <= self.threshold[at]
-            for index, wanted in self._categorical:
+            for index, wanted, match_goes_left in self._categorical:
                 here = at == index
                 if here.any():
-                    go_left[here] = np.isin(values[here], wanted)
+                    matched = np.isin(values[here], wanted)
+                    go_left[here] = matched if match_goes_left else ~matched
             node[active] = np.where(go_left, self.left[at], self.right[at])
 
 

@@ -1,4 +1,5 @@
-"""Vector ops: VectorAssembler, VectorSlicer, and MLeap's math_unary / math_binary."""
+"""Vector ops: VectorAssembler, VectorSlicer, VectorIndexer, and MLeap's math_unary /
+math_binary."""
 
 from __future__ import annotations
 
@@ -66,6 +67,60 @@ class VectorAssembler(Op):
         if self.handle_invalid == "skip":
             frame = frame.take(~invalid)
         return frame
+
+
+@dataclass
+class VectorIndexer(Op):
+    """Replace each categorical feature's value by its category index, as Spark's fitted
+    VectorIndexerModel does; other features pass unchanged, sparse vectors stay sparse.
+
+    `category_maps` is {feature index: {value: category index}}. A value the map lacks
+    (NaN included) is an error, dropped (`skip`) or the extra index len(map) (`keep`)."""
+
+    num_features: int = 0
+    category_maps: dict[int, dict[float, int]] = field(default_factory=dict)
+    handle_invalid: str = "error"
+    label = "VectorIndexer"
+
+    def apply(self, frame: Frame) -> Frame:
+        column = self.column(frame)
+        if column.kind != VECTOR:
+            raise self.fail(f"column {self.inputs[0]!r} must hold vectors")
+        if column.width != self.num_features:
+            raise self.fail(
+                f"column {self.inputs[0]!r} holds vectors of size {column.width}; the model "
+                f"was fitted on size {self.num_features}"
+            )
+        was_sparse = sparse.issparse(column.values)
+        values = np.array(dense(column.values), dtype=np.float64)
+        nulls = column.null_mask()
+        keep = np.ones(frame.length, dtype=bool)
+        for feature, mapping in sorted(self.category_maps.items()):
+            original = values[:, feature]
+            # Spark's map finds a NaN key for a NaN value (boxed Double equality); Python's not.
+            at_nan = next((i for v, i in mapping.items() if v != v), -1)
+            indices = np.array(
+                [mapping.get(v, -1) if v == v else at_nan for v in original.tolist()],
+                dtype=np.float64,
+            )
+            invalid = (indices < 0) & ~nulls
+            if invalid.any():
+                if self.handle_invalid == "error":
+                    row = first_row(invalid)
+                    value = float(original[row - 1])
+                    raise self.fail(
+                        f"record {row}: invalid value {value!r} on feature index "
+                        f"{feature} (known values: {sorted(mapping)[:10]}); handleInvalid is "
+                        "'error' (Spark's 'keep' gives an extra index, 'skip' drops the row)"
+                    )
+                if self.handle_invalid == "keep":
+                    indices[invalid] = float(len(mapping))
+                else:
+                    keep &= ~invalid
+            values[:, feature] = indices
+        result = sparse.csr_matrix(values) if was_sparse else values
+        frame = frame.with_column(self.outputs[0], vector_column(result, column.nulls))
+        return frame.take(keep)
 
 
 @dataclass

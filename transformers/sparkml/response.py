@@ -6,21 +6,23 @@
   output (AWS sends a bare value, which is not JSON Lines);
 - `application/jsonlines;data=text`: `{"source": "values joined by spaces"}`;
 - `application/json`: `{"predictions": [value-or-list, ...]}`.
+
+Spark keeps null apart from NaN, and so does every format here: null is an empty CSV
+field and JSON `null`; NaN and the infinities are `NaN`, `Infinity`, `-Infinity` in CSV
+(as Spark and AWS's SparkML container print doubles) and those strings in JSON (JSON has
+no such numbers).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from inferpipe.serving.wire import (
-    field_text,
-    float_fields,
-    json_ready,
-    json_text,
-    quote_field,
-    write_lines,
-)
+from inferpipe.serving.wire import json_ready, json_text, quote_field, write_lines
+
+#: How Spark (Java's Double.toString) spells the doubles JSON and repr() spell otherwise.
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,35 @@ class SparkOutput:
     name: str
 
 
+def _field(value: Any) -> str:
+    """One CSV field: null empty, floats in shortest round-trip form, NaN as `NaN`."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = repr(value)
+        return NON_FINITE.get(text, text)
+    return quote_field(str(value))
+
+
 def _csv_line(value: Any) -> str:
     if isinstance(value, list):
-        try:
-            # The common case, a vector of floats.
-            return ",".join(float_fields(value))
-        except TypeError:
-            return ",".join(quote_field(field_text(v)) for v in value)
-    return quote_field(field_text(value))
+        return ",".join(map(_field, value))
+    return _field(value)
+
+
+def _spark_json(value: Any) -> Any:
+    """JSON-ready, with NaN and the infinities as Spark's strings (null stays null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return NON_FINITE[repr(value)]
+    if isinstance(value, list):
+        return [_spark_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _spark_json(v) for k, v in value.items()}
+    return json_ready(value)
 
 
 def _dumps(value: Any) -> str:
-    return json_text(json_ready(value))
+    return json_text(_spark_json(value))
 
 
 def encode_csv(output: SparkOutput) -> bytes:

@@ -216,15 +216,23 @@ def _tree(rows: list[dict[str, Any]]) -> trees.Tree:
     nodes = sorted((r.get("nodeData", r) for r in rows), key=lambda n: n["id"])
     count = len(nodes)
     categories: list[frozenset[float] | None] = []
+    rights: list[frozenset[float] | None] = []
     threshold = np.zeros(count)
     for i, node in enumerate(nodes):
         split = node.get("split") or {}
         values = split.get("leftCategoriesOrThreshold") or []
-        if split.get("numCategories", -1) >= 0 and node["leftChild"] >= 0:
-            categories.append(frozenset(float(v) for v in values))
+        total = int(split.get("numCategories", -1))
+        right = None
+        if total >= 0 and node["leftChild"] >= 0:
+            left = frozenset(float(v) for v in values)
+            categories.append(left)
+            # Spark's CategoricalSplit keeps whichever side is at most half (isLeft).
+            if len(left) > total // 2:
+                right = frozenset(float(c) for c in range(total)) - left
         else:
             categories.append(None)
             threshold[i] = values[0] if values else 0.0
+        rights.append(right)
     return trees.Tree(
         feature=np.array([max(n["split"]["featureIndex"], 0) for n in nodes], dtype=np.int64),
         threshold=threshold,
@@ -233,6 +241,7 @@ def _tree(rows: list[dict[str, Any]]) -> trees.Tree:
         left_categories=categories,
         prediction=np.array([n["prediction"] for n in nodes], dtype=np.float64),
         stats=np.array([n["impurityStats"] for n in nodes], dtype=np.float64),
+        right_categories=rights,
     )
 
 
@@ -307,6 +316,24 @@ def _vector_slicer(stage: SavedStage) -> Op:
     return vec.VectorSlicer(**_io(stage), indices=[int(i) for i in stage.param("indices", [])])
 
 
+def _vector_indexer(stage: SavedStage) -> Op:
+    data = stage.data()
+    maps = data["categoryMaps"]
+    pairs = maps.items() if isinstance(maps, dict) else maps  # pyarrow reads maps as pairs
+    category_maps = {
+        int(feature): {
+            float(v): int(i) for v, i in (inner.items() if isinstance(inner, dict) else inner)
+        }
+        for feature, inner in pairs
+    }
+    return vec.VectorIndexer(
+        **_io(stage),
+        num_features=int(data["numFeatures"]),
+        category_maps=category_maps,
+        handle_invalid=str(stage.param("handleInvalid", "error")),
+    )
+
+
 BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
     "StringIndexerModel": _string_indexer,
     "IndexToString": lambda s: cat.IndexToString(**_io(s), labels=_index_labels(s)),
@@ -361,6 +388,7 @@ BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
     "HashingTF": _hashing_tf,
     "IDFModel": lambda s: text.IDF(**_io(s), idf=vector_of(s.data()["idf"])),
     "VectorSlicer": _vector_slicer,
+    "VectorIndexerModel": _vector_indexer,
     "LinearRegressionModel": lambda s: lin.LinearRegression(
         **_model_io(s, False),
         coefficients=vector_of(s.data()["coefficients"]),

@@ -101,14 +101,20 @@ def test_wrong_field_count_names_the_schema() -> None:
 
 
 def test_response_formats_for_vector_and_basic_outputs() -> None:
-    vectors = [[1.0, 0.5], [float("nan"), 2.0]]
-    assert encode_records(vectors, "features", media.CSV) == b"1.0,0.5\n,2.0\n"
+    vectors = [[1.0, 0.5], [float("nan"), float("-inf")]]
+    assert encode_records(vectors, "features", media.CSV) == b"1.0,0.5\nNaN,-Infinity\n"
     assert encode_records(vectors, "features", media.JSONLINES) == (
-        b'{"features":[1.0,0.5]}\n{"features":[null,2.0]}\n'
+        b'{"features":[1.0,0.5]}\n{"features":["NaN","-Infinity"]}\n'
     )
-    assert (
-        encode_records([3.0, None], "price", media.JSONLINES) == b'{"price":3.0}\n{"price":null}\n'
+    # Spark keeps null apart from NaN, in every format.
+    scalars = [3.0, None, float("nan"), float("inf")]
+    assert encode_records(scalars, "price", media.CSV) == b"3.0\n\nNaN\nInfinity\n"
+    assert encode_records(scalars, "price", media.JSONLINES) == (
+        b'{"price":3.0}\n{"price":null}\n{"price":"NaN"}\n{"price":"Infinity"}\n'
     )
+    assert json.loads(encode_records(scalars, "price", media.JSON)) == {
+        "predictions": [3.0, None, "NaN", "Infinity"]
+    }
     assert encode_records(["a b", 'say "hi", ok'], "t", media.CSV) == b'a b\n"say ""hi"", ok"\n'
     assert encode_records([["a", "b"]], "t", media.JSONLINES_TEXT) == b'{"source":"a b"}\n'
     assert json.loads(encode_records([[1.0], [2.0]], "f", media.JSON)) == {

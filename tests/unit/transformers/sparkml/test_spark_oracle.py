@@ -172,9 +172,30 @@ def _skips(ml: Any) -> list[Any]:
     ]
 
 
+def _indexer(ml: Any) -> list[Any]:
+    """VectorIndexer in front of trees, as in Spark's own tree examples: x3 and klass (few
+    values) become categorical features, x1 stays continuous; the trees split on categories."""
+    f, c, r = ml.feature, ml.classification, ml.regression
+    return [
+        f.VectorAssembler(inputCols=["x3", "klass", "x1"], outputCol="raw", handleInvalid="keep"),
+        f.VectorIndexer(inputCol="raw", outputCol="indexed", maxCategories=5, handleInvalid="keep"),
+        c.RandomForestClassifier(
+            featuresCol="indexed",
+            labelCol="label",
+            numTrees=3,
+            seed=7,
+            predictionCol="vi_rfc",
+            rawPredictionCol="vi_raw",
+            probabilityCol="vi_p",
+        ),
+        r.DecisionTreeRegressor(featuresCol="indexed", labelCol="target", predictionCol="vi_dtr"),
+    ]
+
+
 PIPELINES = {
     "features": _features,
     "skips": _skips,
+    "indexer": _indexer,
     "text": _text,
     # The model stages behind a nested pipeline (a PipelineModel inside a PipelineModel).
     "models": lambda ml: [ml.Pipeline(stages=_features(ml)[:6]), *_models(ml)],
