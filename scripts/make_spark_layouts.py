@@ -122,6 +122,42 @@ def pipelines(ml: Any) -> dict[str, list[Any]]:
             f.HashingTF(inputCol="tokens", outputCol="hashed", numFeatures=32),
             f.IDF(inputCol="hashed", outputCol="tfidf"),
         ],
+        "features2": [
+            f.VectorAssembler(
+                inputCols=["x1", "x4", "x5", "klass"], outputCol="v", handleInvalid="keep"
+            ),
+            f.DCT(inputCol="v", outputCol="dct"),
+            f.DCT(inputCol="v", outputCol="idct", inverse=True),
+            f.PolynomialExpansion(inputCol="v", outputCol="poly", degree=3),
+            f.RobustScaler(inputCol="v", outputCol="robust", withCentering=True),
+            f.RobustScaler(inputCol="v", outputCol="robust_scaled", lower=0.1, upper=0.9),
+            f.VarianceThresholdSelector(featuresCol="v", outputCol="vts", varianceThreshold=0.5),
+            f.ChiSqSelector(featuresCol="v", labelCol="label", outputCol="chi", numTopFeatures=2),
+            f.UnivariateFeatureSelector(
+                featuresCol="v", labelCol="target", outputCol="ufs", selectionMode="numTopFeatures"
+            )
+            .setFeatureType("continuous")
+            .setLabelType("continuous")
+            .setSelectionThreshold(2),
+            f.BucketedRandomProjectionLSH(
+                inputCol="v", outputCol="brp", bucketLength=1.5, numHashTables=3, seed=3
+            ),
+            f.MinHashLSH(inputCol="v", outputCol="mh", numHashTables=3, seed=4),
+            f.FeatureHasher(
+                inputCols=["x1", "category", "klass", "x2"],
+                outputCol="fh",
+                numFeatures=64,
+                categoricalCols=["klass"],
+            ),
+        ],
+        "text2": [
+            f.Tokenizer(inputCol="text", outputCol="tokens"),
+            f.NGram(inputCol="tokens", outputCol="bigrams", n=2),
+            f.NGram(inputCol="tokens", outputCol="trigrams", n=3),
+            f.Word2Vec(
+                inputCol="tokens", outputCol="w2v", vectorSize=4, minCount=1, seed=5, maxIter=2
+            ),
+        ],
         "indexer": [
             *_indexed(f, "keep"),
             c.RandomForestClassifier(

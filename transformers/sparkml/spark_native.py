@@ -17,6 +17,7 @@ import numpy as np
 
 from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml import ops_categorical as cat
+from inferpipe.transformers.sparkml import ops_features as feat
 from inferpipe.transformers.sparkml import ops_linear as lin
 from inferpipe.transformers.sparkml import ops_numeric as num
 from inferpipe.transformers.sparkml import ops_text as text
@@ -334,6 +335,31 @@ def _vector_indexer(stage: SavedStage) -> Op:
     )
 
 
+def _selected(stage: SavedStage) -> Op:
+    """ChiSq / Univariate / VarianceThreshold selector models: a slice of their features."""
+    return vec.VectorSlicer(
+        uid=stage.uid,
+        inputs=[str(stage.param("featuresCol", "features"))],
+        outputs=stage.columns("outputCol", "outputCols"),
+        indices=sorted(int(i) for i in stage.data()["selectedFeatures"]),
+    )
+
+
+def _word2vec(stage: SavedStage) -> Op:
+    rows = stage.rows()
+    return feat.Word2Vec(
+        **_io(stage),
+        words={str(r["word"]): i for i, r in enumerate(rows)},
+        # float32 as saved, widened exactly as Java widens float to double
+        vectors=np.array([r["vector"] for r in rows], dtype=np.float32).astype(np.float64),
+    )
+
+
+def _min_hash(stage: SavedStage) -> Op:
+    flat = [int(v) for v in stage.data()["randCoefficients"]]
+    return feat.MinHashLSH(**_io(stage), coefficients=list(zip(flat[::2], flat[1::2], strict=True)))
+
+
 BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
     "StringIndexerModel": _string_indexer,
     "IndexToString": lambda s: cat.IndexToString(**_io(s), labels=_index_labels(s)),
@@ -389,6 +415,33 @@ BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
     "IDFModel": lambda s: text.IDF(**_io(s), idf=vector_of(s.data()["idf"])),
     "VectorSlicer": _vector_slicer,
     "VectorIndexerModel": _vector_indexer,
+    "ChiSqSelectorModel": _selected,
+    "UnivariateFeatureSelectorModel": _selected,
+    "VarianceThresholdSelectorModel": _selected,
+    "DCT": lambda s: feat.DCT(**_io(s), inverse=bool(s.param("inverse", False))),
+    "PolynomialExpansion": lambda s: feat.PolynomialExpansion(
+        **_io(s), degree=int(s.param("degree", 2))
+    ),
+    "RobustScalerModel": lambda s: feat.RobustScaler(
+        **_io(s),
+        median=vector_of(s.data()["median"]),
+        range=vector_of(s.data()["range"]),
+        with_centering=bool(s.param("withCentering", False)),
+        with_scaling=bool(s.param("withScaling", True)),
+    ),
+    "NGram": lambda s: feat.NGram(**_io(s), n=int(s.param("n", 2))),
+    "Word2VecModel": _word2vec,
+    "FeatureHasher": lambda s: feat.FeatureHasher(
+        **_io(s),
+        num_features=int(s.param("numFeatures", 1 << 18)),
+        categorical=[str(c) for c in s.param("categoricalCols", [])],
+    ),
+    "BucketedRandomProjectionLSHModel": lambda s: feat.BucketedRandomProjectionLSH(
+        **_io(s),
+        unit_vectors=matrix_of(s.data()["randUnitVectors"]),
+        bucket_length=float(s.param("bucketLength")),
+    ),
+    "MinHashLSHModel": _min_hash,
     "LinearRegressionModel": lambda s: lin.LinearRegression(
         **_model_io(s, False),
         coefficients=vector_of(s.data()["coefficients"]),
