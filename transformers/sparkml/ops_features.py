@@ -31,7 +31,7 @@ from inferpipe.transformers.sparkml.columns import (
 )
 from inferpipe.transformers.sparkml.op import Op, first_row
 from inferpipe.transformers.sparkml.ops_categorical import java_double_text
-from inferpipe.transformers.sparkml.ops_text import _sparse_rows, _token_lists, murmur3_32
+from inferpipe.transformers.sparkml.ops_text import sparse_rows, token_lists, murmur3_32
 
 #: MinHashLSH's modulus (Spark's MinHashLSH.HASH_PRIME).
 HASH_PRIME = 2038074743
@@ -137,7 +137,7 @@ class NGram(Op):
     def apply(self, frame: Frame) -> Frame:
         grams = [
             [" ".join(tokens[i : i + self.n]) for i in range(len(tokens) - self.n + 1)]
-            for tokens in (list(map(str, t)) for t in _token_lists(self, frame))
+            for tokens in (list(map(str, t)) for t in token_lists(self, frame))
         ]
         return frame.with_column(self.outputs[0], array_column(grams))
 
@@ -153,7 +153,7 @@ class Word2Vec(Op):
     def apply(self, frame: Frame) -> Frame:
         width = self.vectors.shape[1]
         rows = np.zeros((frame.length, width))
-        for i, tokens in enumerate(_token_lists(self, frame)):
+        for i, tokens in enumerate(token_lists(self, frame)):
             total = np.zeros(width)
             for word in tokens:  # in sentence order, as Spark adds them
                 index = self.words.get(word)
@@ -206,7 +206,7 @@ class FeatureHasher(Op):
                 if term is not None:
                     index, value = term
                     rows[i][index] = rows[i].get(index, 0.0) + value
-        matrix = _sparse_rows(rows, self.num_features)
+        matrix = sparse_rows(rows, self.num_features)
         return frame.with_column(self.outputs[0], vector_column(matrix))
 
 

@@ -65,7 +65,7 @@ def _strings(op: Op, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     return column.values, column.null_mask()
 
 
-def _token_lists(op: Op, frame: Frame, index: int = 0) -> np.ndarray:
+def token_lists(op: Op, frame: Frame, index: int = 0) -> np.ndarray:
     column = op.column(frame, index)
     if column.kind != ARRAY:
         raise op.fail(f"column {op.inputs[index]!r} must hold arrays of strings")
@@ -123,7 +123,7 @@ class StopWordsRemover(Op):
 
     def apply(self, frame: Frame) -> Frame:
         for j, output in enumerate(self.outputs):
-            lists = _token_lists(self, frame, j)
+            lists = token_lists(self, frame, j)
             if self.case_sensitive:
                 words = set(self.stop_words)
                 kept = [[t for t in ts if t not in words] for ts in lists]
@@ -134,7 +134,7 @@ class StopWordsRemover(Op):
         return frame
 
 
-def _sparse_rows(rows: list[dict[int, float]], width: int) -> sparse.csr_matrix:
+def sparse_rows(rows: list[dict[int, float]], width: int) -> sparse.csr_matrix:
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     indices: list[int] = []
     data: list[float] = []
@@ -165,8 +165,8 @@ class CountVectorizer(Op):
         return {i: (1.0 if self.binary else float(c)) for i, c in counts.items() if c >= floor}
 
     def apply(self, frame: Frame) -> Frame:
-        rows = [self._row(ts) for ts in _token_lists(self, frame)]
-        matrix = _sparse_rows(rows, len(self.vocabulary))
+        rows = [self._row(ts) for ts in token_lists(self, frame)]
+        matrix = sparse_rows(rows, len(self.vocabulary))
         return frame.with_column(self.outputs[0], vector_column(matrix))
 
 
@@ -218,8 +218,8 @@ class HashingTF(Op):
         return row
 
     def apply(self, frame: Frame) -> Frame:
-        rows = [self._row(ts) for ts in _token_lists(self, frame)]
-        matrix = _sparse_rows(rows, self.num_features)
+        rows = [self._row(ts) for ts in token_lists(self, frame)]
+        matrix = sparse_rows(rows, self.num_features)
         return frame.with_column(self.outputs[0], vector_column(matrix))
 
 
