@@ -31,7 +31,7 @@ from inferpipe.transformers.sparkml.columns import (
 )
 from inferpipe.transformers.sparkml.op import Op, first_row
 from inferpipe.transformers.sparkml.ops_categorical import java_double_text
-from inferpipe.transformers.sparkml.ops_text import sparse_rows, token_lists, murmur3_32
+from inferpipe.transformers.sparkml.ops_text import murmur3_32, sparse_rows, token_lists
 
 #: MinHashLSH's modulus (Spark's MinHashLSH.HASH_PRIME).
 HASH_PRIME = 2038074743
