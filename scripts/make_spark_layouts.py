@@ -87,6 +87,26 @@ def _indexed(f: Any, handle_invalid: str) -> list[Any]:
     ]
 
 
+#: SQLTransformer expressions, each added as a column (`SELECT *, <expr> AS sN`); nulls and
+#: NaN reach every argument position through x2, category and x5.
+SQL_EXPRESSIONS = [
+    "x1 * 2 + 1", "x1 - x2", "x1 / x2", "x2 % 3", "CAST(x1 AS INT) div 2", "-x2",
+    "x2 > 0", "x2 = x1", "x5 = x5", "x5 > 1", "x2 > 0 AND x1 > 1", "x2 > 0 OR x1 > 1",
+    "NOT (x2 > 0)", "x2 IS NULL", "x5 IS NOT NULL", "x1 BETWEEN 0 AND 2",
+    "category IN ('red', 'blue')", "x5 IN (1.0, NULL)",
+    "CASE WHEN x2 > 0 THEN 'pos' WHEN x2 IS NULL THEN 'none' ELSE 'neg' END",
+    "CASE category WHEN 'red' THEN 1 WHEN 'blue' THEN 2 END", "IF(x2 > 0, x1, -x1)",
+    "COALESCE(x2, x1, 0)", "NVL(category, 'missing')", "NULLIF(x5, 0)",
+    "TRY_CAST(category AS DOUBLE)", "CAST(x1 AS INT)", "CAST(x1 AS STRING)",
+    "CAST(klass AS BOOLEAN)", "CAST(x4 AS FLOAT)", "CAST(x5 AS STRING)", "abs(x2)",
+    "sqrt(x1)", "ln(x1)", "log(2, x1)", "log10(abs(x2))", "exp(x4)", "pow(x4, 2)",
+    "round(x1, 2)", "round(x2)", "floor(x2)", "ceil(x1)", "signum(x2)", "lower(category)",
+    "upper(text)", "trim(concat('  ', category, ' '))", "length(text)",
+    "substring(text, 2, 3)", "substr(text, -3)", "concat(category, '-', text)",
+    "concat_ws('/', category, text)", "x1 + klass", "x5 * 2",
+]  # fmt: skip
+
+
 def pipelines(ml: Any) -> dict[str, list[Any]]:
     f, c, r = ml.feature, ml.classification, ml.regression
     features = [
@@ -156,6 +176,16 @@ def pipelines(ml: Any) -> dict[str, list[Any]]:
             f.NGram(inputCol="tokens", outputCol="trigrams", n=3),
             f.Word2Vec(
                 inputCol="tokens", outputCol="w2v", vectorSize=4, minCount=1, seed=5, maxIter=2
+            ),
+        ],
+        "sql": [
+            f.SQLTransformer(statement=f"SELECT *, {e} AS s{i} FROM __THIS__")
+            for i, e in enumerate(SQL_EXPRESSIONS)
+        ],
+        "sql_where": [
+            f.SQLTransformer(
+                statement="SELECT x1, x2 * 2 AS doubled, upper(category) AS shout "
+                "FROM __THIS__ WHERE x2 > 0 OR category = 'red'"
             ),
         ],
         "indexer": [

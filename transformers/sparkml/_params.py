@@ -43,11 +43,11 @@ def splits_of(values: list[Any], where: str) -> list[float]:
 
 
 def unsupported(stage: str, op: str, supported: list[str]) -> ArtifactError:
-    if op in {"sql_transformer", "SQLTransformer"}:
+    if op == "sql_transformer":
         return ArtifactError(
-            f"stage {stage!r} is a SQLTransformer: SQL statements are out of scope for the "
-            "sparkml stage (no Spark SQL engine at serving time); replace it with feature ops "
-            "or do that step in a script stage"
+            f"stage {stage!r} is a SQLTransformer in an MLeap bundle, which MLeap cannot "
+            "serve either; save the pipeline with Spark's PipelineModel.save() instead, "
+            "whose SQLTransformer the sparkml stage runs"
         )
     return ArtifactError(
         f"stage {stage!r} uses op {op!r}, which the sparkml stage does not implement; "

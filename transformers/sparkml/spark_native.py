@@ -25,6 +25,7 @@ from inferpipe.transformers.sparkml import ops_trees as trees
 from inferpipe.transformers.sparkml import ops_vector as vec
 from inferpipe.transformers.sparkml._params import splits_of, to_float, unsupported
 from inferpipe.transformers.sparkml.op import Op, Pipeline
+from inferpipe.transformers.sparkml.sql import SQLTransformer
 
 
 @dataclass
@@ -442,6 +443,13 @@ BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
         bucket_length=float(s.param("bucketLength")),
     ),
     "MinHashLSHModel": _min_hash,
+    "SQLTransformer": lambda s: SQLTransformer(
+        uid=s.uid,
+        inputs=[],
+        outputs=[],
+        statement=str(s.param("statement")),
+        ansi=s.spark_version >= (4, 0),  # spark.sql.ansi.enabled's default
+    ),
     "LinearRegressionModel": lambda s: lin.LinearRegression(
         **_model_io(s, False),
         coefficients=vector_of(s.data()["coefficients"]),
