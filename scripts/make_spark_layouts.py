@@ -188,6 +188,21 @@ def pipelines(ml: Any) -> dict[str, list[Any]]:
                 "FROM __THIS__ WHERE x2 > 0 OR category = 'red'"
             ),
         ],
+        "rformula": [
+            f.RFormula(
+                formula="label ~ x1 + category + x4",
+                featuresCol="numeric_label_features",
+                labelCol="numeric_label",
+                handleInvalid="keep",
+            ),
+            f.RFormula(
+                formula="category ~ x1 + x4",
+                featuresCol="string_label_features",
+                labelCol="string_label",
+                handleInvalid="keep",
+                stringIndexerOrderType="alphabetAsc",
+            ),
+        ],
         "indexer": [
             *_indexed(f, "keep"),
             c.RandomForestClassifier(
@@ -264,6 +279,31 @@ def plain(value: Any) -> Any:
     return value
 
 
+def spark4_pipelines(ml: Any) -> dict[str, list[Any]]:
+    """Stages Spark 3.5 does not have."""
+    f = ml.feature
+    return {
+        "target_encoder": [
+            f.StringIndexer(inputCol="category", outputCol="category_i", handleInvalid="keep"),
+            f.TargetEncoder(
+                inputCols=["category_i", "klass"],
+                outputCols=["te_binary", "te_klass"],
+                labelCol="label",
+                targetType="binary",
+                handleInvalid="keep",
+                smoothing=2.0,
+            ),
+            f.TargetEncoder(
+                inputCols=["category_i"],
+                outputCols=["te_target"],
+                labelCol="target",
+                targetType="continuous",
+                handleInvalid="keep",
+            ),
+        ],
+    }
+
+
 def main(target: Path, only: list[str]) -> int:
     import pyspark
     import pyspark.ml as ml
@@ -285,7 +325,10 @@ def main(target: Path, only: list[str]) -> int:
     test_rows = rows(1000, 2)  # the first 40 are the rows of the layouts made before
     test = spark.createDataFrame([tuple(r[n] for n in TYPES) for r in test_rows], schema)
     base = target / f"spark-{pyspark.__version__}"
-    chosen = {n: s for n, s in pipelines(ml).items() if not only or n in only}
+    everything = pipelines(ml)
+    if int(pyspark.__version__.split(".")[0]) >= 4:
+        everything |= spark4_pipelines(ml)
+    chosen = {n: s for n, s in everything.items() if not only or n in only}
     for name, stages in chosen.items():
         folder = base / name
         shutil.rmtree(folder, ignore_errors=True)

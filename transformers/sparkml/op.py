@@ -66,3 +66,30 @@ class Pipeline(Op):
         for stage in self.stages:
             leaves.extend(stage.flat() if isinstance(stage, Pipeline) else [stage])
         return leaves
+
+
+@dataclass
+class DropColumns(Op):
+    """Spark's ColumnPruner (inside a fitted RFormula): its helper columns are dropped."""
+
+    dropped: list[str] = field(default_factory=list)
+    label = "ColumnPruner"
+
+    def apply(self, frame: Frame) -> Frame:
+        kept = {n: c for n, c in frame.columns.items() if n not in self.dropped}
+        return Frame(kept, frame.length)
+
+
+@dataclass
+class WhenPresent(Op):
+    """An op that runs only when the request has its inputs: RFormula's label indexer,
+    which Spark skips at prediction time when the label column is absent."""
+
+    inner: Op | None = None
+    label = "WhenPresent"
+
+    def apply(self, frame: Frame) -> Frame:
+        assert self.inner is not None
+        if all(name in frame for name in self.inner.inputs):
+            return self.inner.apply(frame)
+        return frame

@@ -1,5 +1,5 @@
 """More of Spark's feature stages: DCT, PolynomialExpansion, RobustScaler, NGram, Word2Vec,
-FeatureHasher, and the LSH models (BucketedRandomProjection, MinHash).
+FeatureHasher, the LSH models (BucketedRandomProjection, MinHash) and TargetEncoder.
 
 Each follows Spark's own transform, including its orderings (PolynomialExpansion's
 monomials, FeatureHasher's `col=value` terms) and its edge cases (a zero range scales
@@ -10,6 +10,7 @@ of their selected features and need no op of their own.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -26,6 +27,7 @@ from inferpipe.transformers.sparkml.columns import (
     Frame,
     array_column,
     dense,
+    double_column,
     reciprocal,
     vector_column,
 )
@@ -253,3 +255,62 @@ class MinHashLSH(Op):
             elements = matrix.indices[matrix.indptr[i] : matrix.indptr[i + 1]].astype(np.int64)
             hashes[i] = (((1 + elements[:, None]) * a + b) % HASH_PRIME).min(axis=0)
         return frame.with_column(self.outputs[0], _hash_arrays(hashes))
+
+
+#: The category key under which Spark's TargetEncoder keeps the overall statistics
+#: (Int.MaxValue in Spark 4.1's save; -1 in 4.0's).
+GLOBAL_CATEGORIES = (2147483647.0, -1.0)
+
+
+@dataclass
+class TargetEncoder(Op):
+    """Spark 4's TargetEncoder: each category index becomes its smoothed target statistic
+    (`weight * category + (1 - weight) * overall`, weight = count / (count + smoothing));
+    a category the fit never saw (null and NaN included) is an error or, under `keep`,
+    the overall statistic. `encodings` maps column -> category -> (count, stat)."""
+
+    encodings: list[dict[float, tuple[float, float]]] = field(default_factory=list)
+    binary: bool = True
+    smoothing: float = 0.0
+    handle_invalid: str = "error"
+    label = "TargetEncoder"
+
+    def _encoded(self, stats: dict[float, tuple[float, float]]) -> tuple[dict[float, float], float]:
+        overall = next((stats[k] for k in GLOBAL_CATEGORIES if k in stats), None)
+        if overall is None:
+            raise self.fail("the saved statistics have no overall entry")
+        g_count, g_stat = overall
+        g_value = g_stat / g_count if self.binary else g_stat
+        table = {}
+        for category, (count, stat) in stats.items():
+            weight = count / (count + self.smoothing)
+            value = stat / count if self.binary else stat
+            table[category] = weight * value + (1 - weight) * g_value
+        return table, g_value
+
+    def apply(self, frame: Frame) -> Frame:
+        for j, stats in enumerate(self.encodings):
+            table, overall = self._encoded(stats)
+            column = self.column(frame, j)
+            nulls = column.null_mask()
+            values = column.values.tolist()
+            out = np.array(
+                [
+                    table.get(v, math.nan)
+                    if not nulls[i] and v not in GLOBAL_CATEGORIES
+                    else math.nan
+                    for i, v in enumerate(values)
+                ]
+            )
+            unseen = np.isnan(out)
+            if unseen.any():
+                if self.handle_invalid != "keep":
+                    row = first_row(unseen)
+                    raise self.fail(
+                        f"record {row}: unseen value {values[row - 1]!r} in column "
+                        f"{self.inputs[j]!r}; handleInvalid is 'error' (Spark's 'keep' gives "
+                        "the overall statistic)"
+                    )
+                out[unseen] = overall
+            frame = frame.with_column(self.outputs[j], double_column(out))
+        return frame

@@ -24,7 +24,7 @@ from inferpipe.transformers.sparkml import ops_text as text
 from inferpipe.transformers.sparkml import ops_trees as trees
 from inferpipe.transformers.sparkml import ops_vector as vec
 from inferpipe.transformers.sparkml._params import splits_of, to_float, unsupported
-from inferpipe.transformers.sparkml.op import Op, Pipeline
+from inferpipe.transformers.sparkml.op import DropColumns, Op, Pipeline, WhenPresent
 from inferpipe.transformers.sparkml.sql import SQLTransformer
 
 
@@ -361,6 +361,31 @@ def _min_hash(stage: SavedStage) -> Op:
     return feat.MinHashLSH(**_io(stage), coefficients=list(zip(flat[::2], flat[1::2], strict=True)))
 
 
+def _target_encoder(stage: SavedStage) -> Op:
+    """Spark 4.1 saves one row per input: index, categories, counts, stats."""
+    rows = sorted(stage.rows(), key=lambda r: int(r["index"]))
+    if rows and "categories" not in rows[0]:
+        raise ArtifactError(
+            f"TargetEncoder {stage.uid!r}: this save's layout (Spark "
+            f"{stage.metadata.get('sparkVersion')}) is not one the sparkml stage reads; "
+            "re-save it with Spark 4.1"
+        )
+    encodings = [
+        {
+            float(c): (float(n), float(v))
+            for c, n, v in zip(r["categories"], r["counts"], r["stats"], strict=True)
+        }
+        for r in rows
+    ]
+    return feat.TargetEncoder(
+        **_io(stage),
+        encodings=encodings,
+        binary=str(stage.param("targetType", "binary")) == "binary",
+        smoothing=float(stage.param("smoothing", 0.0)),
+        handle_invalid=str(stage.param("handleInvalid", "error")),
+    )
+
+
 BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
     "StringIndexerModel": _string_indexer,
     "IndexToString": lambda s: cat.IndexToString(**_io(s), labels=_index_labels(s)),
@@ -443,6 +468,13 @@ BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
         bucket_length=float(s.param("bucketLength")),
     ),
     "MinHashLSHModel": _min_hash,
+    "TargetEncoderModel": _target_encoder,
+    "RFormulaModel": lambda s: _rformula(s),  # defined below, beside load_stage_dir
+    # RFormula's helpers: the rewriter changes column metadata only, the pruner drops.
+    "VectorAttributeRewriter": lambda s: Pipeline(s.uid, [], [], stages=[]),
+    "ColumnPruner": lambda s: DropColumns(
+        s.uid, [], [], dropped=[str(c) for c in s.data()["columnsToPrune"]]
+    ),
     "SQLTransformer": lambda s: SQLTransformer(
         uid=s.uid,
         inputs=[],
@@ -466,13 +498,38 @@ BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
 
 
 def _stage_dirs(path: Path, uids: list[str]) -> list[Path]:
-    """Stage folders in pipeline order: `<index>_<uid>` (zero-padded in newer Sparks)."""
+    """Stage folders in pipeline order: `<index>_<uid>` (zero-padded in newer Sparks).
+
+    Matched by index and uid both: a fitted RFormula's inner pipeline repeats a uid."""
     stages = path / "stages"
-    found = {p.name.split("_", 1)[1]: p for p in stages.iterdir() if "_" in p.name}
-    missing = [u for u in uids if u not in found]
+    found: dict[tuple[int, str], Path] = {}
+    for folder in stages.iterdir():
+        index, sep, uid = folder.name.partition("_")
+        if sep and index.isdigit():
+            found[(int(index), uid)] = folder
+    missing = [u for i, u in enumerate(uids) if (i, u) not in found]
     if missing:
         raise ArtifactError(f"{stages} lacks the folders of stages {missing}")
-    return [found[u] for u in uids]
+    return [found[(i, u)] for i, u in enumerate(uids)]
+
+
+def _rformula(stage: SavedStage) -> Op:
+    """A fitted RFormula: the pipeline it carries (indexers, encoders, the assembler), its
+    label indexer run only when the label column is there (never at prediction time)."""
+    inner = load_stage_dir(stage.path / "pipelineModel")
+    label = str(stage.data().get("label") or "")
+    stages = inner.flat() if isinstance(inner, Pipeline) else [inner]
+    kept = [
+        WhenPresent(op.uid, [], op.outputs, inner=op) if label and label in op.inputs else op
+        for op in stages
+    ]
+    target = str(stage.param("labelCol", "label"))
+    if label and not any(label in op.inputs for op in stages):
+        # A numeric label is not indexed: RFormulaModel casts it to the label column.
+        statement = f"SELECT *, CAST(`{label}` AS DOUBLE) AS `{target}` FROM __THIS__"
+        cast = SQLTransformer(f"{stage.uid}-label", [], [], statement=statement)
+        kept.append(WhenPresent(cast.uid, [], cast.outputs, inner=cast))
+    return Pipeline(stage.uid, [], [], stages=kept)
 
 
 def load_stage_dir(path: Path) -> Op:
