@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -131,9 +132,35 @@ def decode_jsonlines(body: bytes, content_type: MediaRange, schema: Schema | Non
     return frame_from_records(records, schema)
 
 
+def check_npy_size(body: bytes) -> None:
+    """Refuse an .npy whose header declares more data than the body holds, before
+    numpy allocates it: a 100-byte body may claim a 74 GiB array."""
+    stream = io.BytesIO(body)
+    try:
+        version = np.lib.format.read_magic(stream)
+        reader = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, _fortran, dtype = reader(stream)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+        raise MalformedPayload(f"not a loadable .npy array: {exc}") from None
+    if dtype.hasobject:
+        raise MalformedPayload("not a loadable .npy array: object arrays are refused")
+    declared = math.prod(shape) * dtype.itemsize
+    held = len(body) - stream.tell()
+    if declared != held:
+        raise MalformedPayload(
+            f"the .npy header declares shape {tuple(shape)} of {dtype} ({declared} bytes) "
+            f"but the body holds {held} bytes of data"
+        )
+
+
 def decode_npy(body: bytes, content_type: MediaRange, schema: Schema | None) -> pd.DataFrame:
     """Load an .npy array without pickle: 2-D is rows; 1-D is one column (one value per
     record, like a JSON list of scalars and like the toolkit's 1-D predictions)."""
+    check_npy_size(body)
     try:
         array = np.load(io.BytesIO(body), allow_pickle=False)
     except ValueError as exc:

@@ -17,6 +17,7 @@ from inferpipe.protocol.errors import RequestTimeout
 from inferpipe.serving.invocation import error_body
 from inferpipe.serving.settings import GRACEFUL_TIMEOUT_SECONDS, ServingSettings
 from inferpipe.serving.stage import Stage
+from inferpipe.serving.worker import raw_answer
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +39,13 @@ def configure_worker(worker: Any, settings: ServingSettings, stage_kind: str) ->
         f"the request did not arrive within {settings.request_read_timeout} s "
         f"({names.REQUEST_READ_TIMEOUT})"
     )
-    body = error_body(RequestTimeout.code, message, stage_kind)
-    worker.timeout_answer = (
-        b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-        + body
+    worker.stage_kind = stage_kind
+    worker.timeout_answer = raw_answer(
+        408, "Request Timeout", error_body(RequestTimeout.code, message, stage_kind)
+    )
+    truncated = "the connection ended before the request (headers and declared body) arrived"
+    worker.truncated_answer = raw_answer(
+        400, "Bad Request", error_body("malformed-request", truncated, stage_kind)
     )
 
 

@@ -19,9 +19,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from gunicorn.http.errors import ParseException
 
 from inferpipe.protocol import names
-from inferpipe.protocol.errors import RequestTimeout
+from inferpipe.protocol.errors import MalformedPayload, RequestTimeout
 from inferpipe.protocol.fused import STAGE_TIMINGS_HEADER
 from inferpipe.serving.invocation import (
     REQUEST_ID_HEADERS,
@@ -130,6 +131,11 @@ def _read_body(limit: int) -> bytes:
                 f"the body did not arrive within {settings.request_read_timeout} s "
                 f"({names.REQUEST_READ_TIMEOUT})"
             ) from None
+        if isinstance(exc, ParseException):
+            # The rest of the stream cannot be framed: the connection closes after the 400.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RD)
+            raise MalformedPayload(f"the chunked body is malformed: {exc}") from None
         raise
     finally:
         sock.settimeout(previous)

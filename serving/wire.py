@@ -51,6 +51,10 @@ def read_json(text: str, where: str = "the body") -> Any:
         ) from None
     except RecursionError:
         raise MalformedPayload(f"the JSON in {where} is nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise MalformedPayload(
+            f"the JSON in {where} holds a number it cannot read: {exc}"
+        ) from None
 
 
 def read_json_lines(text: str) -> list[Any]:
@@ -67,6 +71,10 @@ def read_json_lines(text: str) -> list[Any]:
             ) from None
         except RecursionError:
             raise MalformedPayload(f"the JSON on line {number} is nested too deeply") from None
+        except ValueError as exc:
+            raise MalformedPayload(
+                f"the JSON on line {number} holds a number it cannot read: {exc}"
+            ) from None
     return records
 
 

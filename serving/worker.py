@@ -16,6 +16,10 @@ Two defects of stock gthread on a production request path, both measured:
   to a thread. A request that has not arrived within the request read timeout
   (`INFERPIPE_REQUEST_READ_TIMEOUT`) is answered 408 from the loop and closed; stalled
   connections cost a file descriptor and a buffer, never a thread.
+
+Requests gunicorn cannot parse (a bad request line, a lying Content-Length, headers
+too large, a broken chunk) are answered with the runtime's JSON error, not gunicorn's
+HTML page: a client of any container reads one error shape.
 """
 
 from __future__ import annotations
@@ -29,12 +33,51 @@ from collections import deque
 from functools import partial
 from typing import Any
 
+from gunicorn import util as gunicorn_util
+from gunicorn.http import errors as parse_errors
 from gunicorn.workers.gthread import ThreadWorker
 
 #: Headers beyond this size go to the thread as they are (gunicorn refuses them, 400).
 MAX_HEADER_BYTES = 64 * 1024
 RECV_BYTES = 256 * 1024
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length[ \t]*:[ \t]*(\d+)[ \t]*\r\n", re.IGNORECASE)
+
+#: gunicorn's parse errors, most specific first: (class, status, reason, error code).
+#: Anything the client sent wrong is a 4xx, an unknown transfer coding too (gunicorn and
+#: RFC 9112 say 501): a 5xx would have botocore and SageMaker's clients retry it.
+PARSE_ERROR_ANSWERS: tuple[tuple[type[Exception], int, str, str], ...] = (
+    (parse_errors.LimitRequestLine, 414, "URI Too Long", "uri-too-long"),
+    (parse_errors.LimitRequestHeaders, 431, "Request Header Fields Too Large", "headers-too-large"),
+    (parse_errors.ExpectationFailed, 417, "Expectation Failed", "expectation-failed"),
+    (parse_errors.ForbiddenProxyRequest, 403, "Forbidden", "forbidden"),
+    (parse_errors.ParseException, 400, "Bad Request", "malformed-request"),
+)
+
+
+def raw_answer(status: int, reason: str, body: bytes) -> bytes:
+    """A whole HTTP/1.1 JSON answer that closes its connection (written from the loop or
+    from an error path, outside the WSGI app)."""
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def parse_error_answer(exc: BaseException, stage_kind: str) -> tuple[int, bytes] | None:
+    """The status and JSON answer for a request gunicorn could not parse; None when
+    `exc` is not the client's fault (a response header the app wrote, a server fault)."""
+    from inferpipe.serving.invocation import error_body
+
+    if isinstance(
+        exc, (parse_errors.InvalidResponseHeader, parse_errors.InvalidResponseHeaderName)
+    ):
+        return None
+    for kind, status, reason, code in PARSE_ERROR_ANSWERS:
+        if isinstance(exc, kind):
+            message = f"the request could not be read: {exc}" if str(exc) else reason
+            return status, raw_answer(status, reason, error_body(code, message, stage_kind))
+    return None
 
 
 def request_complete(buffer: bytes | bytearray, max_body: int) -> bool:
@@ -73,10 +116,9 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
     #: Set per worker after fork (gunicorn_conf.post_fork) from the serving settings.
     request_read_timeout = 30.0
     max_body_bytes = 6 * 1024 * 1024
-    timeout_answer = (
-        b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
-        b'Content-Length: 28\r\nConnection: close\r\n\r\n{"error":"request-timeout"}\n'
-    )
+    stage_kind = "unknown"
+    timeout_answer = raw_answer(408, "Request Timeout", b'{"error":"request-timeout"}\n')
+    truncated_answer = raw_answer(400, "Bad Request", b'{"error":"malformed-request"}\n')
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._busy = 0
@@ -117,8 +159,11 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
             return
         except OSError:
             data = b""
-        if not data:  # the client went away
+        if not data:  # the client went away, or only stopped sending (a half-close)
             self._drop(arriving)
+            if arriving.buffer:  # a request had begun: say why it ends
+                with contextlib.suppress(OSError):
+                    arriving.conn.sock.send(self.truncated_answer)
             self.nr_conns -= 1
             arriving.conn.close()
             return
@@ -152,6 +197,16 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
     def finish_request(self, conn: Any, fs: Any) -> None:
         self._busy -= 1
         super().finish_request(conn, fs)
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """A request gunicorn could not parse gets the runtime's JSON error, not HTML."""
+        answer = parse_error_answer(exc, self.stage_kind)
+        if answer is None:
+            super().handle_error(req, client, addr, exc)
+            return
+        self.log.warning("invalid request from %s: %s", (addr or ("",))[0], exc)
+        with contextlib.suppress(Exception):
+            gunicorn_util.write_nonblock(client, answer[1])
 
     def murder_pending(self) -> None:
         """Also answer 408 to, and close, requests that did not arrive in time."""

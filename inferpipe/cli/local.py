@@ -28,9 +28,20 @@ def run_local_up(args: argparse.Namespace) -> int:
         args.state_dir,
         progress,
         seed=args.seed,
+        read_timeout=args.read_timeout,
     )
     run_until_signal(spec, deployment, front, args.state_dir, progress)
     return EXIT_OK
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in (0, 3600]")
+    return value
 
 
 def _endpoint_name(args: argparse.Namespace) -> str:
@@ -147,6 +158,12 @@ def add_commands(commands: SubParsers) -> None:
     )
     up.add_argument("--port", type=int, default=8080, help="front port (default 8080)")
     up.add_argument("--seed", type=int, default=0, help="seed of the weighted variant choice")
+    up.add_argument(
+        "--read-timeout",
+        type=_seconds,
+        default=30.0,
+        help="seconds a client's request body may take to arrive before a 408 (default 30)",
+    )
     add_chain_check_option(up)
     up.set_defaults(run=run_local_up)
     transform = sub("transform", "run the spec's batch transform over local files")

@@ -2,6 +2,10 @@
 
 `POST /endpoints/{name}/invocations`, plus `GET /ping` and `GET /metrics` (Prometheus).
 boto3's `sagemaker-runtime` client works against it unchanged with `endpoint_url`.
+
+Every answer, errors of the HTTP layer included (a bad request line, headers too large,
+a lying Content-Length, a stalled upload), is InvokeEndpoint-shaped JSON with an
+`x-amzn-ErrorType`; `request_body` bounds what a body may cost.
 """
 
 from __future__ import annotations
@@ -13,24 +17,40 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from inferpipe.pipeline_spec.local.endpoint import Answer, HttpSend, LocalEndpoint, validation_error
+from inferpipe.pipeline_spec.local.endpoint import (
+    MAX_PAYLOAD_BYTES,
+    Answer,
+    HttpSend,
+    InvokeFailure,
+    LocalEndpoint,
+    validation_error,
+)
+from inferpipe.pipeline_spec.local.request_body import BodyRefused, read_request_body
 
 logger = logging.getLogger(__name__)
 
 INVOKE_PATH = re.compile(r"^/endpoints/(?P<name>[^/]+)/invocations$")
 ADMISSION_GRACE_SECONDS = 0.25
 STOPPING_MESSAGE = "the local endpoint is stopping; it takes no new requests"
+#: Seconds a request's body may take to arrive, and an idle keep-alive connection may wait.
+READ_TIMEOUT_SECONDS = 30.0
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: FrontServer
     protocol_version = "HTTP/1.1"
+    # Status lines even for requests too broken to name their version (stdlib: HTTP/0.9,
+    # which sends a bare body no HTTP/1 client can read).
+    default_request_version = "HTTP/1.1"
 
     def setup(self) -> None:
         super().setup()
+        # An idle or stalled connection is closed after this (the body has its own bound).
+        self.connection.settimeout(self.server.read_timeout)
         # Headers and body go out in separate writes; without this, Nagle's algorithm
         # and delayed ACKs add ~40 ms to every keep-alive response.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -39,8 +59,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         for key, value in answer.headers.items():
             self.send_header(key, value)
-        if self.server.draining:
-            # A client keeping its connection alive learns to reconnect (and is refused).
+        if self.server.draining or self.close_connection:
+            # A client keeping its connection alive learns to reconnect (and, while
+            # draining, is refused).
             self.send_header("Connection", "close")
             self.close_connection = True
         self.send_header("Content-Length", str(len(answer.body)))
@@ -56,15 +77,52 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(validation_error(f"no route GET {self.path}", status=404).answer())
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own refusals (bad request line, headers too large, unknown
+        method) as InvokeEndpoint JSON instead of an HTML page."""
+        self.close_connection = True
+        # The stdlib's 501 (a method it has no handler for) and 505 (a version it does
+        # not speak) are the client's mistakes: answered as the containers answer them.
+        code = {501: 405, 505: 400}.get(code, code)
+        text = message or HTTPStatus(code).phrase
+        error_type = "ValidationError" if code < 500 else "InternalFailure"
+        answer = InvokeFailure(code, error_type, {"message": text}).answer()
+        if self.command == "HEAD":
+            answer.body = b""
+        with contextlib.suppress(OSError):
+            self._send(answer)
+
     def do_POST(self) -> None:
         with self.server.in_flight() as admitted:
-            # The endpoint refuses a body over the payload limit; it is read whole first
-            # so that the client receives the answer before the connection closes.
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                # A body over the payload limit is read and dropped first, so that the
+                # client receives the 413 before the connection closes.
+                body = read_request_body(
+                    self.rfile,
+                    self.connection,
+                    self.headers,
+                    self.headers.get_all("Content-Length") or [],
+                    MAX_PAYLOAD_BYTES,
+                    self.server.read_timeout,
+                )
+            except BodyRefused as refused:
+                self.close_connection = True
+                failure = InvokeFailure(
+                    refused.status, refused.error_type, {"message": refused.message}
+                )
+                with contextlib.suppress(OSError):
+                    self._send(failure.answer())
+                return
+            self.connection.settimeout(self.server.read_timeout)
             if admitted:
                 self._send(self._answer(body))
             else:
                 self._send(validation_error(STOPPING_MESSAGE, status=503).answer())
+
+    def _refuse_method(self) -> None:
+        self.send_error(405, f"method {self.command} is not allowed on {self.path}")
+
+    do_PUT = do_DELETE = do_PATCH = _refuse_method
 
     def _answer(self, body: bytes) -> Answer:
         match = INVOKE_PATH.match(self.path.split("?", 1)[0])
@@ -86,9 +144,15 @@ class FrontServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int, endpoints: dict[str, LocalEndpoint]) -> None:
+    def __init__(
+        self,
+        port: int,
+        endpoints: dict[str, LocalEndpoint],
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.endpoints = endpoints
+        self.read_timeout = read_timeout
         self.changed = threading.Condition()
         self.busy = 0
         self.draining = False

@@ -20,7 +20,11 @@ from inferpipe.pipeline_spec.local.engines import (
     choose_engine,
     sweep_orphans,
 )
-from inferpipe.pipeline_spec.local.front import FrontServer, pooled_transport
+from inferpipe.pipeline_spec.local.front import (
+    READ_TIMEOUT_SECONDS,
+    FrontServer,
+    pooled_transport,
+)
 from inferpipe.pipeline_spec.local.runner import LocalDeployment, ping_problem, start_local
 from inferpipe.pipeline_spec.model import PipelineSpec
 from inferpipe.protocol.chain import HOP_TIMEOUT_SECONDS
@@ -56,6 +60,7 @@ def bring_up(
     state_dir: Path,
     progress: Progress,
     seed: int = 0,
+    read_timeout: float = READ_TIMEOUT_SECONDS,
 ) -> tuple[LocalDeployment, FrontServer]:
     """Start containers and the front server (in a background thread); write the state file."""
     engine = choose_engine(engine_name)
@@ -67,7 +72,7 @@ def bring_up(
         spec, spec_dir, engine, work, pooled_transport(), progress, _s3_client(spec), seed
     )
     try:
-        front = FrontServer(port, {spec.endpoint: deployment.endpoint})
+        front = FrontServer(port, {spec.endpoint: deployment.endpoint}, read_timeout)
     except OSError as exc:
         deployment.stop()
         raise DeployError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc

@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from inferpipe.protocol.errors import MalformedPayload
+from inferpipe.serving.codecs import check_npy_size
+
 from . import content_types, errors
 
 
@@ -25,6 +28,10 @@ def _csv_to_numpy(string_like: str | bytes, dtype: Any = None) -> np.ndarray:
 
 
 def _npy_to_numpy(npy_array: bytes) -> np.ndarray:
+    try:
+        check_npy_size(npy_array)
+    except MalformedPayload as exc:
+        raise errors.GenericInferenceToolkitError(400, exc.message) from None
     try:
         return np.load(io.BytesIO(npy_array), allow_pickle=False)
     except ValueError as exc:

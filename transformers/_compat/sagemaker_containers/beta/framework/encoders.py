@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from inferpipe.protocol.errors import MalformedPayload
+from inferpipe.serving.codecs import check_npy_size
+
 from . import content_types, errors
 
 
@@ -26,6 +29,10 @@ def array_to_npy(array_like: Any) -> bytes:
 
 
 def npy_to_numpy(npy_array: bytes) -> np.ndarray:
+    try:
+        check_npy_size(npy_array)
+    except MalformedPayload as exc:
+        raise errors.ClientError(exc.message) from None
     try:
         return np.load(io.BytesIO(npy_array), allow_pickle=False)
     except ValueError as exc:
