@@ -14,6 +14,11 @@ VENV_PYTHON="$(bash "$ROOT/scripts/bootstrap-python.sh")"
 export PATH="$(dirname "$VENV_PYTHON"):$PATH"
 printf '[test] set-up took %d s\n' "$((SECONDS - started))" >&2
 
+printf '[test] reclaiming what earlier runs left in Docker\n' >&2
+bash "$ROOT/scripts/reclaim-disk.sh"
+# And again at the end, whatever happens: this run's build stages and moved tags.
+trap 'bash "$ROOT/scripts/reclaim-disk.sh" || true' EXIT
+
 printf '[test] ruff\n' >&2
 ruff check .
 ruff format --check .

@@ -50,7 +50,9 @@ def create_app(
     def handle_http_error(error: HTTPException) -> Response:
         code = (error.name or "error").lower().replace(" ", "-")
         body = error_body(code, error.description or "", stage.kind)
-        return Response(body, status=error.code or 500, content_type=media.JSON)
+        # Werkzeug's own headers matter (a 405's Allow); its Content-Type is HTML's.
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return Response(body, status=error.code or 500, headers=headers, content_type=media.JSON)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:

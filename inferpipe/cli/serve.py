@@ -1,4 +1,5 @@
-"""`inferpipe serve` and `inferpipe check-container`: the runtime and its contract suite."""
+"""`inferpipe serve`, `inferpipe check-container` and `inferpipe openapi`: the runtime,
+its contract suite and the contract as an OpenAPI document."""
 
 from __future__ import annotations
 
@@ -44,8 +45,26 @@ def run_check_container(args: argparse.Namespace) -> int:
     )
 
 
+def run_openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from inferpipe.protocol.openapi import container_document, front_document
+
+    if args.surface == "container":
+        document = container_document()
+    else:
+        document = front_document(tuple(args.endpoint or ()))
+    text = json.dumps(document, indent=2) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def add_commands(commands: SubParsers) -> None:
-    """`serve` and `check-container`."""
+    """`serve`, `check-container` and `openapi`."""
     serve = commands.add_parser(
         "serve",
         help="serve a model dir with the container runtime (what images run)",
@@ -109,3 +128,19 @@ def add_commands(commands: SubParsers) -> None:
         help="report format on stdout (default table)",
     )
     check.set_defaults(run=run_check_container)
+
+    openapi = commands.add_parser(
+        "openapi",
+        help="print the OpenAPI document of the container contract or the local endpoint",
+        description="The OpenAPI 3.0 document of what an inferpipe container answers "
+        "(`container`) or of the local endpoint's InvokeEndpoint front (`local-endpoint`): "
+        "every status of the error table, for schemathesis or any client generator.",
+    )
+    openapi.add_argument("surface", choices=("container", "local-endpoint"))
+    openapi.add_argument(
+        "--endpoint",
+        action="append",
+        help="endpoint names the front serves (repeatable; default: any name)",
+    )
+    openapi.add_argument("-o", "--output", type=Path, help="write to this file, not stdout")
+    openapi.set_defaults(run=run_openapi)

@@ -40,6 +40,14 @@ STOPPING_MESSAGE = "the local endpoint is stopping; it takes no new requests"
 READ_TIMEOUT_SECONDS = 30.0
 
 
+def _allowed_method(path: str) -> str | None:
+    """The one method a route takes, or None when there is no such route."""
+    bare = path.split("?", 1)[0]
+    if bare in ("/ping", "/metrics"):
+        return "GET"
+    return "POST" if INVOKE_PATH.match(bare) else None
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: FrontServer
     protocol_version = "HTTP/1.1"
@@ -69,13 +77,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(answer.body)
 
     def do_GET(self) -> None:
-        if self.path == "/ping":
+        path = self.path.split("?", 1)[0]
+        if path == "/ping":
             self._send(Answer(200, {"Content-Type": "text/plain"}, b""))
-        elif self.path == "/metrics":
+        elif path == "/metrics":
             text = "".join(e.metrics.render() for e in self.server.endpoints.values())
             self._send(Answer(200, {"Content-Type": "text/plain; version=0.0.4"}, text.encode()))
         else:
-            self._send(validation_error(f"no route GET {self.path}", status=404).answer())
+            self._send(self._wrong_route())
+
+    def _wrong_route(self) -> Answer:
+        """404 for a path nothing serves; 405 naming the method that path takes."""
+        allowed = _allowed_method(self.path)
+        if allowed is None:
+            return validation_error(f"no route {self.command} {self.path}", status=404).answer()
+        answer = validation_error(
+            f"method {self.command} is not allowed on {self.path}; use {allowed}", status=405
+        ).answer()
+        answer.headers["Allow"] = allowed
+        return answer
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The stdlib's own refusals (bad request line, headers too large, unknown
@@ -84,9 +104,12 @@ class _Handler(BaseHTTPRequestHandler):
         # The stdlib's 501 (a method it has no handler for) and 505 (a version it does
         # not speak) are the client's mistakes: answered as the containers answer them.
         code = {501: 405, 505: 400}.get(code, code)
-        text = message or HTTPStatus(code).phrase
-        error_type = "ValidationError" if code < 500 else "InternalFailure"
-        answer = InvokeFailure(code, error_type, {"message": text}).answer()
+        if code == 405:
+            answer = self._wrong_route()
+        else:
+            text = message or HTTPStatus(code).phrase
+            error_type = "ValidationError" if code < 500 else "InternalFailure"
+            answer = InvokeFailure(code, error_type, {"message": text}).answer()
         if self.command == "HEAD":
             answer.body = b""
         with contextlib.suppress(OSError):
@@ -100,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = read_request_body(
                     self.rfile,
                     self.connection,
-                    self.headers,
+                    self.headers.get("Transfer-Encoding", ""),
                     self.headers.get_all("Content-Length") or [],
                     MAX_PAYLOAD_BYTES,
                     self.server.read_timeout,
@@ -120,14 +143,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(validation_error(STOPPING_MESSAGE, status=503).answer())
 
     def _refuse_method(self) -> None:
-        self.send_error(405, f"method {self.command} is not allowed on {self.path}")
+        self.send_error(405)
 
     do_PUT = do_DELETE = do_PATCH = _refuse_method
 
     def _answer(self, body: bytes) -> Answer:
         match = INVOKE_PATH.match(self.path.split("?", 1)[0])
         if not match:
-            return validation_error(f"no route POST {self.path}", status=404).answer()
+            return self._wrong_route()
         endpoint = self.server.endpoints.get(match["name"])
         if endpoint is None:
             return validation_error(

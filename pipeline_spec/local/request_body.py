@@ -9,11 +9,10 @@ client sends makes the front read without bound, in time or in memory.
 
 from __future__ import annotations
 
+import io
 import socket
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import BinaryIO
 
 #: How much of a refused (too large) body is read and dropped so that the client, still
 #: sending, reads the 413 instead of a broken pipe; past either bound the socket closes.
@@ -43,7 +42,7 @@ def _timed_out(seconds: float) -> BodyRefused:
 class BoundedReader:
     """Reads from a connection's file with one deadline for the whole body."""
 
-    def __init__(self, rfile: BinaryIO, sock: socket.socket, seconds: float) -> None:
+    def __init__(self, rfile: io.BufferedIOBase, sock: socket.socket, seconds: float) -> None:
         self.rfile = rfile
         self.sock = sock
         self.seconds = seconds
@@ -62,7 +61,7 @@ class BoundedReader:
         while remaining > 0:
             self._arm()
             try:
-                part = self.rfile.read1(min(remaining, READ_CHUNK))  # type: ignore[attr-defined]
+                part = self.rfile.read1(min(remaining, READ_CHUNK))
             except TimeoutError:
                 raise _timed_out(self.seconds) from None
             if not part:
@@ -92,7 +91,7 @@ class BoundedReader:
         try:
             while remaining > 0 and time.monotonic() < deadline:
                 self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
-                part = self.rfile.read1(min(remaining, READ_CHUNK))  # type: ignore[attr-defined]
+                part = self.rfile.read1(min(remaining, READ_CHUNK))
                 if not part:
                     return
                 remaining -= len(part)
@@ -136,19 +135,20 @@ def _read_chunked(reader: BoundedReader, limit: int) -> bytes:
 
 
 def read_request_body(
-    rfile: BinaryIO,
+    rfile: io.BufferedIOBase,
     sock: socket.socket,
-    headers: Mapping[str, str],
+    transfer_encoding: str,
     content_lengths: list[str],
     limit: int,
     seconds: float,
 ) -> bytes:
     """The request body, at most `limit` bytes, arrived within `seconds`.
 
+    `transfer_encoding` is its Transfer-Encoding header ("" when absent);
     `content_lengths` are every Content-Length header the request carried (a request
     with two different ones is refused: the framing is ambiguous, RFC 9112 6.3)."""
     reader = BoundedReader(rfile, sock, seconds)
-    coding = headers.get("Transfer-Encoding", "").strip().lower()
+    coding = transfer_encoding.strip().lower()
     if coding:
         if coding != "chunked":
             # RFC 9112 says 501; a 4xx, as everything a client sends wrong, is not retried.

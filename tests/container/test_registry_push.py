@@ -58,6 +58,11 @@ auth:
     yield address
     process.terminate()
     process.wait(timeout=10)
+    # The pushed tags keep this run's layers alive after the next build: drop them.
+    listed = docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    pushed = [name for name in listed if name.startswith(f"{address}/")]
+    if pushed:
+        docker("image", "rm", *pushed)
     docker("logout", address, check=False)
 
 

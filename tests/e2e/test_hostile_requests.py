@@ -11,144 +11,46 @@ worker was replaced and that the next request works.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
-import yaml
 from inferpipe_testing.aws import DUMMY_CREDENTIALS
-from inferpipe_testing.containers import free_port
 from inferpipe_testing.hostile import (
     CLIENTS,
+    FRONT_ENDPOINT,
     READ_BOUND_SECONDS,
     ROW,
     Case,
     RawCase,
     Reply,
+    Target,
+    front_of,
     ordinary_cases,
     parse_first,
     raw_cases,
     send_raw,
+    served_container,
     via_curl,
     via_urllib,
     via_urllib3,
 )
 
-from inferpipe.pipeline_spec.loader import load_spec
-from inferpipe.pipeline_spec.local.session import bring_up, take_down
-
 ORDINARY = ordinary_cases()
 RAW = raw_cases()
 
 
-@dataclass
-class Target:
-    port: int
-    path: str
-    #: The PIDs of every process serving it (master and workers).
-    pids: Callable[[], set[int]]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.path}"
-
-
-def _tree(root: int) -> set[int]:
-    process = psutil.Process(root)
-    return {root, *(child.pid for child in process.children(recursive=True))}
-
-
-def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "inferpipe serve exited during start"
-        try:
-            raw, _ = send_raw(port, b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", True, 5)
-            if raw and parse_first(raw).status == 200:
-                return
-        except (OSError, AssertionError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError("inferpipe serve did not answer /ping within 60 s")
-
-
-CONTAINER_ENVIRONMENT = {
-    "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
-    "SAGEMAKER_MAX_PAYLOAD_IN_MB": "1",
-    "INFERPIPE_REQUEST_READ_TIMEOUT": str(READ_BOUND_SECONDS),
-}
-
-
 @pytest.fixture(scope="module")
 def container(mixed_pipeline_dir: Path) -> Iterator[Target]:
-    port = free_port()
-    command = [sys.executable, "-P", "-m", "inferpipe", "serve"]
-    process = subprocess.Popen(
-        [*command, "--model-dir", str(mixed_pipeline_dir), "--port", str(port)],
-        env={**os.environ, **CONTAINER_ENVIRONMENT},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_ready(port, process)
-        yield Target(port, "/invocations", lambda: _tree(process.pid))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with served_container(mixed_pipeline_dir) as target:
+        yield target
 
 
 @pytest.fixture(scope="module")
 def front(mixed_pipeline_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    folder = tmp_path_factory.mktemp("hostile-front")
-    shutil.copytree(mixed_pipeline_dir, folder / "prep")
-    document = {
-        "spec_version": 1,
-        "region": "us-east-1",
-        "endpoint": "hostile",
-        "models": {
-            "m": {
-                "role": "arn:aws:iam::123456789012:role/SageMakerExecution",
-                "containers": [
-                    {
-                        "name": "prep",
-                        "image": "registry.example.com/inferpipe-preprocess:1",
-                        "artifact": "prep",
-                        "environment": CONTAINER_ENVIRONMENT,
-                        "local": {"image": "inferpipe-preprocess:latest", "stage": "sklearn"},
-                    }
-                ],
-            }
-        },
-        "variants": [{"name": "A", "model": "m", "instance_type": "ml.m5.large"}],
-    }
-    (folder / "spec.yaml").write_text(yaml.safe_dump(document))
-    spec = load_spec(folder / "spec.yaml")
-    deployment, server = bring_up(
-        spec,
-        folder,
-        "process",
-        free_port(),
-        folder / "state",
-        progress=lambda message: None,
-        read_timeout=READ_BOUND_SECONDS,
-    )
-
-    def pids() -> set[int]:
-        roots = [c.running.root_pid() for c in deployment.containers]
-        return {os.getpid()} | {pid for root in roots if root for pid in _tree(root)}
-
-    try:
-        yield Target(server.server_address[1], "/endpoints/hostile/invocations", pids)
-    finally:
-        take_down(deployment, server)
+    with front_of(mixed_pipeline_dir, tmp_path_factory.mktemp("hostile-front")) as target:
+        yield target
 
 
 def _error_code(reply: Reply) -> str | None:
@@ -224,7 +126,7 @@ def _via_boto3(target: Target, case: Case) -> tuple[int, str | None, dict[str, A
         config=Config(retries={"max_attempts": 1}, read_timeout=60),
         **{k.lower(): v for k, v in DUMMY_CREDENTIALS.items() if k != "AWS_DEFAULT_REGION"},
     )
-    arguments: dict[str, Any] = {"EndpointName": "hostile", "Body": case.body}
+    arguments: dict[str, Any] = {"EndpointName": FRONT_ENDPOINT, "Body": case.body}
     if case.headers.get("Content-Type"):
         arguments["ContentType"] = case.headers["Content-Type"]
     if case.headers.get("Accept"):

@@ -12,17 +12,25 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+import psutil
+import yaml
 
 from inferpipe_testing.bad_requests import GOOD_ROW
+from inferpipe_testing.containers import free_port
 
 #: The container's SAGEMAKER_MAX_PAYLOAD_IN_MB in these tests, and the front's own limit.
 CONTAINER_LIMIT = 1024 * 1024
@@ -424,3 +432,132 @@ def via_curl(url: str, case: Case, scratch: str) -> Reply:
 
 
 CLIENTS = ("urllib", "urllib3", "curl")
+
+
+@dataclass
+class Target:
+    """A server under test: where it listens and which processes serve it."""
+
+    port: int
+    path: str
+    #: The PIDs of every process serving it (master and workers).
+    pids: Callable[[], set[int]]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def process_tree(root: int) -> set[int]:
+    process = psutil.Process(root)
+    return {root, *(child.pid for child in process.children(recursive=True))}
+
+
+def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "inferpipe serve exited during start"
+        try:
+            raw, _ = send_raw(port, b"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", True, 5)
+            if raw and parse_first(raw).status == 200:
+                return
+        except (OSError, AssertionError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError("inferpipe serve did not answer /ping within 60 s")
+
+
+WORKERS = 2
+#: Two workers, the corpus's payload limit and read bound.
+CONTAINER_ENVIRONMENT = {
+    "SAGEMAKER_MODEL_SERVER_WORKERS": str(WORKERS),
+    "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(CONTAINER_LIMIT // (1024 * 1024)),
+    "INFERPIPE_REQUEST_READ_TIMEOUT": str(READ_BOUND_SECONDS),
+}
+
+
+def wait_for_processes(pids: Callable[[], set[int]], count: int) -> None:
+    """Until `count` processes serve: /ping answers as soon as the first worker runs,
+    and a worker forked after the baseline would look like a replaced one."""
+    deadline = time.monotonic() + 30
+    while len(pids()) < count:
+        assert time.monotonic() < deadline, f"{len(pids())} of {count} processes after 30 s"
+        time.sleep(0.1)
+
+
+@contextmanager
+def served_container(model_dir: Path) -> Iterator[Target]:
+    """`inferpipe serve` on `model_dir` with CONTAINER_ENVIRONMENT, until the block ends."""
+    port = free_port()
+    command = [sys.executable, "-P", "-m", "inferpipe", "serve"]
+    process = subprocess.Popen(
+        [*command, "--model-dir", str(model_dir), "--port", str(port)],
+        env={**os.environ, **CONTAINER_ENVIRONMENT},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_ready(port, process)
+        target = Target(port, "/invocations", lambda: process_tree(process.pid))
+        wait_for_processes(target.pids, 1 + WORKERS)
+        yield target
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+#: The endpoint `front_of` serves.
+FRONT_ENDPOINT = "hostile"
+
+
+@contextmanager
+def front_of(model_dir: Path, folder: Path) -> Iterator[Target]:
+    """The local endpoint (process engine, read bound READ_BOUND_SECONDS) of one sklearn
+    container on a copy of `model_dir`, until the block ends."""
+    from inferpipe.pipeline_spec.loader import load_spec
+    from inferpipe.pipeline_spec.local.session import bring_up, take_down
+
+    shutil.copytree(model_dir, folder / "prep")
+    container = {
+        "name": "prep",
+        "image": "registry.example.com/inferpipe-preprocess:1",
+        "artifact": "prep",
+        "environment": CONTAINER_ENVIRONMENT,
+        "local": {"image": "inferpipe-preprocess:latest", "stage": "sklearn"},
+    }
+    document = {
+        "spec_version": 1,
+        "region": "us-east-1",
+        "endpoint": FRONT_ENDPOINT,
+        "models": {
+            "m": {
+                "role": "arn:aws:iam::123456789012:role/SageMakerExecution",
+                "containers": [container],
+            }
+        },
+        "variants": [{"name": "A", "model": "m", "instance_type": "ml.m5.large"}],
+    }
+    (folder / "spec.yaml").write_text(yaml.safe_dump(document))
+    deployment, server = bring_up(
+        load_spec(folder / "spec.yaml"),
+        folder,
+        "process",
+        free_port(),
+        folder / "state",
+        progress=lambda message: None,
+        read_timeout=READ_BOUND_SECONDS,
+    )
+
+    def pids() -> set[int]:
+        roots = [c.running.root_pid() for c in deployment.containers]
+        return {os.getpid()} | {pid for root in roots if root for pid in process_tree(root)}
+
+    try:
+        wait_for_processes(pids, 1 + len(deployment.containers) * (1 + WORKERS))
+        yield Target(server.server_address[1], f"/endpoints/{FRONT_ENDPOINT}/invocations", pids)
+    finally:
+        take_down(deployment, server)
