@@ -177,6 +177,8 @@ def decode_npy(body: bytes, content_type: MediaRange, schema: Schema | None) -> 
         array = array.reshape(-1, 1)
     if array.ndim != 2:
         raise MalformedPayload(f"expected a 1-D or 2-D array, got shape {array.shape}")
+    if array.shape[0] == 0:
+        raise EmptyBody(f"the .npy array of shape {array.shape} holds no records")
     return frame_from_rows(array.tolist(), schema)
 
 

@@ -166,6 +166,8 @@ class FrontServer(ThreadingHTTPServer):
     """A threading HTTP server that knows its endpoints by name."""
 
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of clients would wait on SYN retries.
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(
         self,

@@ -64,6 +64,28 @@ def test_any_bytes_decode_or_get_a_4xx(body: bytes, kind: media.MediaRange, sche
     _decodes_or_refuses(body, kind, schema)
 
 
+NPY_DTYPES = ["<f8", "<i4", "|b1", "<U3", "|S2", "<c16", "|O", "<M8[s]", "V4", "zz"]
+
+
+@FUZZ
+@given(
+    dtype=st.sampled_from(NPY_DTYPES),
+    shape=st.lists(st.integers(0, 10**6), max_size=3).map(tuple),
+    data=st.binary(max_size=64),
+    version=st.sampled_from([(1, 0), (2, 0)]),
+)
+def test_any_npy_header_and_data_decode_or_get_a_4xx(
+    dtype: str, shape: tuple[int, ...], data: bytes, version: tuple[int, int]
+) -> None:
+    """Headers that lie about the data's size, odd dtypes, pickle's: never a 5xx, and
+    never an allocation the body does not pay for."""
+    header = f"{{'descr': '{dtype}', 'fortran_order': False, 'shape': {shape!r}, }}"
+    padded = header + " " * (63 - (len(header) + 10) % 64) + "\n"
+    size = len(padded).to_bytes(2 if version == (1, 0) else 4, "little")
+    body = b"\x93NUMPY" + bytes(version) + size + padded.encode("latin-1") + data
+    _decodes_or_refuses(body, media.parse_media_type(media.NPY), None)
+
+
 FIELD = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 CSV_TEXT = st.lists(
     st.lists(
