@@ -10,13 +10,14 @@ import numpy as np
 
 from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml import ops_categorical as cat
+from inferpipe.transformers.sparkml import ops_features as feat
 from inferpipe.transformers.sparkml import ops_linear as lin
 from inferpipe.transformers.sparkml import ops_numeric as num
 from inferpipe.transformers.sparkml import ops_text as text
 from inferpipe.transformers.sparkml import ops_trees as trees
 from inferpipe.transformers.sparkml import ops_vector as vec
 from inferpipe.transformers.sparkml._params import splits_of, to_float
-from inferpipe.transformers.sparkml.mleap_node import Node, child_node
+from inferpipe.transformers.sparkml.mleap_node import Node, child_node, decode_value
 from inferpipe.transformers.sparkml.op import Op
 
 
@@ -30,6 +31,32 @@ def _io(node: Node) -> dict[str, Any]:
 
 def _vector(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64).reshape(-1)
+
+
+def _word2vec(node: Node) -> Op:
+    words = [str(w) for w in node.require("words")]
+    indices = [int(i) for i in node.attr("indices") or range(len(words))]
+    flat = _vector(node.require("word_vectors"))
+    kernel = str(node.attr("kernel") or "default")
+    if kernel != "default":
+        raise ArtifactError(
+            f"{node.files.source}: node {node.name!r} uses the word_to_vector kernel "
+            f"{kernel!r}; only Spark's average ('default') is served"
+        )
+    width = flat.size // max(len(words), 1)
+    return feat.Word2Vec(
+        **_io(node), words=dict(zip(words, indices, strict=True)), vectors=flat.reshape(-1, width)
+    )
+
+
+def _brp(node: Node) -> Op:
+    raw = node.require("random_unit_vectors")
+    vectors = [_vector(decode_value(v, node.name)) for v in raw]
+    return feat.BucketedRandomProjectionLSH(
+        **_io(node),
+        unit_vectors=np.array(vectors).reshape(len(vectors), -1),
+        bucket_length=to_float(node.require("bucket_length"), "bucket_length"),
+    )
 
 
 def _string_indexer(node: Node) -> Op:
@@ -331,6 +358,31 @@ BUILDERS: dict[str, Callable[[Node], Op]] = {
     "random_forest_classifier": _tree_model("random_forest_classification", True),
     "gbt_regression": _tree_model("gbt_regression", False),
     "gbt_classifier": _tree_model("gbt_classification", True),
+    "dct": lambda n: feat.DCT(**_io(n), inverse=bool(n.attr("inverse", False))),
+    "polynomial_expansion": lambda n: feat.PolynomialExpansion(
+        **_io(n), degree=int(n.require("degree"))
+    ),
+    "ngram": lambda n: feat.NGram(**_io(n), n=int(n.require("n"))),
+    "word_to_vector": _word2vec,
+    "feature_hasher": lambda n: feat.FeatureHasher(
+        **_io(n),
+        num_features=int(n.require("num_features")),
+        categorical=[str(c) for c in n.attr("categorical_cols") or []],
+    ),
+    "chi_sq_selector": lambda n: vec.VectorSlicer(
+        **_io(n), indices=[int(i) for i in n.require("filter_indices")]
+    ),
+    "bucketed_random_projection_lsh": _brp,
+    "min_hash_lsh": lambda n: feat.MinHashLSH(
+        **_io(n),
+        coefficients=list(
+            zip(
+                [int(a) for a in n.require("random_coefficients_a")],
+                [int(b) for b in n.require("random_coefficients_b")],
+                strict=True,
+            )
+        ),
+    ),
     "math_unary": lambda n: vec.MathUnary(**_io(n), operation=str(n.require("operation"))),
     "math_binary": _math_binary,
     "string_map": _string_map,

@@ -21,6 +21,7 @@ from typing import Any
 from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml import mleap_models
 from inferpipe.transformers.sparkml import ops_categorical as cat
+from inferpipe.transformers.sparkml import ops_features as feat
 from inferpipe.transformers.sparkml import ops_linear as lin
 from inferpipe.transformers.sparkml import ops_numeric as num
 from inferpipe.transformers.sparkml import ops_text as text
@@ -119,6 +120,57 @@ def _vector_indexer_attributes(op: vec.VectorIndexer, _seen: list[Seen]) -> dict
         attributes[f"key_{key}_keys"] = list_value("double", [v for v, _ in pairs])
         attributes[f"key_{key}_values"] = list_value("long", [i for _, i in pairs])
     return attributes
+
+
+def _word2vec_attributes(op: feat.Word2Vec, _seen: list[Seen]) -> dict[str, Any]:
+    words = sorted(op.words, key=op.words.__getitem__)
+    return {
+        "words": list_value("string", words),
+        "indices": list_value("long", [op.words[w] for w in words]),
+        "word_vectors": list_value("double", op.vectors.reshape(-1).tolist()),
+        "kernel": string_value("default"),
+    }
+
+
+_BASIC_TYPES = {"double": "double", "string": "string", "boolean": "boolean"}
+
+
+def _feature_hasher(op: feat.FeatureHasher, seen: list[Seen]) -> list[NodeSpec]:
+    """MLeap hashes like Spark; it needs each input's basic type to tell numbers apart."""
+    kinds = []
+    for name, column in zip(op.inputs, seen, strict=True):
+        if column.kind not in _BASIC_TYPES:
+            raise ArtifactError(
+                f"FeatureHasher {op.uid!r}: column {name!r} holds {column.kind}, which "
+                "MLeap's feature_hasher does not take"
+            )
+        kinds.append(_BASIC_TYPES[column.kind])
+    attributes = {
+        "num_features": long_value(op.num_features),
+        "categorical_cols": list_value("string", list(op.categorical)),
+        "input_names": list_value("string", list(op.inputs)),
+        "input_shapes": {"type": "list", "data_shape": [data_shape(s) for s in seen]},
+        "basic_types": {"type": "list", "basic_type": kinds},
+    }
+    ports = numbered_ports("input", op.inputs)
+    return [NodeSpec(op.uid, "feature_hasher", attributes, ports, [("output", op.outputs[0])])]
+
+
+def _brp_attributes(op: feat.BucketedRandomProjectionLSH, seen: list[Seen]) -> dict[str, Any]:
+    vectors = [tensor_value(row) for row in op.unit_vectors]
+    return {
+        "random_unit_vectors": {"type": "list", "tensor": vectors},
+        "bucket_length": double_value(op.bucket_length),
+        "input_size": int_value(seen[0].width),
+    }
+
+
+def _min_hash_refused(op: feat.MinHashLSH, _seen: list[Seen]) -> list[NodeSpec]:
+    raise ArtifactError(
+        f"MinHashLSH {op.uid!r} cannot be written as an MLeap bundle: MLeap 0.20's runtime "
+        "hashes in 32-bit arithmetic and gives other numbers than Spark (64-bit); serve "
+        "the native Spark save instead"
+    )
 
 
 #: Our op classes and how each is written (attribute names and types as MLeap 0.20 reads them).
@@ -224,6 +276,22 @@ WRITERS: dict[type, Writer] = {
             "input_size": int_value(seen[0].width),
         },
     ),
+    feat.DCT: _plain(
+        "dct",
+        lambda op, seen: {
+            "inverse": bool_value(op.inverse),
+            "input_size": int_value(seen[0].width),
+        },
+    ),
+    feat.PolynomialExpansion: _plain(
+        "polynomial_expansion",
+        lambda op, seen: {"degree": long_value(op.degree), "input_size": long_value(seen[0].width)},
+    ),
+    feat.NGram: _plain("ngram", lambda op, seen: {"n": long_value(op.n)}),
+    feat.Word2Vec: _plain("word_to_vector", _word2vec_attributes),
+    feat.FeatureHasher: _feature_hasher,
+    feat.BucketedRandomProjectionLSH: _plain("bucketed_random_projection_lsh", _brp_attributes),
+    feat.MinHashLSH: _min_hash_refused,
     lin.LinearRegression: mleap_models.linear,
     lin.LogisticRegression: lambda op, seen: mleap_models.logistic(op),
     trees.TreeEnsemble: lambda op, seen: mleap_models.tree_model(op),
