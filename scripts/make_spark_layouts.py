@@ -203,6 +203,25 @@ def pipelines(ml: Any) -> dict[str, list[Any]]:
                 stringIndexerOrderType="alphabetAsc",
             ),
         ],
+        "interaction": [
+            *features,
+            f.Bucketizer(inputCol="x1", outputCol="x1_b", splits=[-math.inf, 0.0, 1.5, math.inf]),
+            f.VectorAssembler(inputCols=["x1", "category_i", "x1_b"], outputCol="mixed"),
+            f.VectorAssembler(inputCols=["x4", "x1"], outputCol="raw2"),
+            f.VectorIndexer(inputCol="raw2", outputCol="idx2", maxCategories=7),
+            f.Interaction(inputCols=["category_i", "x1"], outputCol="i_nominal_numeric"),
+            f.Interaction(inputCols=["x1", "x2_i", "x4"], outputCol="i_numeric"),
+            f.Interaction(inputCols=["category_v", "x4"], outputCol="i_onehot"),
+            f.Interaction(inputCols=["mixed", "x1_b"], outputCol="i_mixed"),
+            f.Interaction(inputCols=["assembled", "klass"], outputCol="i_assembled"),
+            f.Interaction(inputCols=["idx2", "category_i"], outputCol="i_indexed"),
+            f.RFormula(
+                formula="target ~ category:x1 + x4 + category:x4:x1",
+                featuresCol="rf_features",
+                labelCol="rf_label",
+                handleInvalid="keep",
+            ),
+        ],
         "indexer": [
             *_indexed(f, "keep"),
             c.RandomForestClassifier(

@@ -11,6 +11,7 @@ import numpy as np
 from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml import ops_categorical as cat
 from inferpipe.transformers.sparkml import ops_features as feat
+from inferpipe.transformers.sparkml import ops_interaction as inter
 from inferpipe.transformers.sparkml import ops_linear as lin
 from inferpipe.transformers.sparkml import ops_numeric as num
 from inferpipe.transformers.sparkml import ops_text as text
@@ -47,6 +48,15 @@ def _word2vec(node: Node) -> Op:
     return feat.Word2Vec(
         **_io(node), words=dict(zip(words, indices, strict=True)), vectors=flat.reshape(-1, width)
     )
+
+
+def _interaction(node: Node) -> Op:
+    """MLeap carries what Spark's schema metadata said: each input's feature sizes."""
+    count = int(node.require("num_inputs"))
+    encodings: list[list[int] | None] = [
+        [int(size) for size in node.require(f"num_features{j}")] for j in range(count)
+    ]
+    return inter.Interaction(**_io(node), encodings=encodings)
 
 
 def _brp(node: Node) -> Op:
@@ -373,6 +383,7 @@ BUILDERS: dict[str, Callable[[Node], Op]] = {
         **_io(n), indices=[int(i) for i in n.require("filter_indices")]
     ),
     "bucketed_random_projection_lsh": _brp,
+    "interaction": _interaction,
     "min_hash_lsh": lambda n: feat.MinHashLSH(
         **_io(n),
         coefficients=list(

@@ -22,12 +22,13 @@ from inferpipe.protocol.errors import ArtifactError
 from inferpipe.transformers.sparkml import mleap_models
 from inferpipe.transformers.sparkml import ops_categorical as cat
 from inferpipe.transformers.sparkml import ops_features as feat
+from inferpipe.transformers.sparkml import ops_interaction as inter
 from inferpipe.transformers.sparkml import ops_linear as lin
 from inferpipe.transformers.sparkml import ops_numeric as num
 from inferpipe.transformers.sparkml import ops_text as text
 from inferpipe.transformers.sparkml import ops_trees as trees
 from inferpipe.transformers.sparkml import ops_vector as vec
-from inferpipe.transformers.sparkml.columns import Frame
+from inferpipe.transformers.sparkml.columns import VECTOR, Frame
 from inferpipe.transformers.sparkml.mleap_nodes import (
     NodeSpec,
     Seen,
@@ -165,6 +166,23 @@ def _brp_attributes(op: feat.BucketedRandomProjectionLSH, seen: list[Seen]) -> d
     }
 
 
+def _interaction(op: inter.Interaction, seen: list[Seen]) -> list[NodeSpec]:
+    attributes: dict[str, Any] = {
+        "num_inputs": int_value(len(op.inputs)),
+        "input_shapes": {"type": "list", "data_shape": [data_shape(s) for s in seen]},
+    }
+    for j, (name, column) in enumerate(zip(op.inputs, seen, strict=True)):
+        encoding = (op.encodings or [None] * len(op.inputs))[j]
+        if encoding is None and column.kind == VECTOR:
+            raise ArtifactError(
+                f"Interaction {op.uid!r}: the attributes of vector column {name!r} are not "
+                "known, so MLeap's interaction cannot be told its feature sizes"
+            )
+        attributes[f"num_features{j}"] = list_value("int", encoding or [1])
+    ports = numbered_ports("input", op.inputs)
+    return [NodeSpec(op.uid, "interaction", attributes, ports, [("output", op.outputs[0])])]
+
+
 def _min_hash_refused(op: feat.MinHashLSH, _seen: list[Seen]) -> list[NodeSpec]:
     raise ArtifactError(
         f"MinHashLSH {op.uid!r} cannot be written as an MLeap bundle: MLeap 0.20's runtime "
@@ -292,6 +310,7 @@ WRITERS: dict[type, Writer] = {
     feat.FeatureHasher: _feature_hasher,
     feat.BucketedRandomProjectionLSH: _plain("bucketed_random_projection_lsh", _brp_attributes),
     feat.MinHashLSH: _min_hash_refused,
+    inter.Interaction: _interaction,
     lin.LinearRegression: mleap_models.linear,
     lin.LogisticRegression: lambda op, seen: mleap_models.logistic(op),
     trees.TreeEnsemble: lambda op, seen: mleap_models.tree_model(op),

@@ -25,6 +25,7 @@ from inferpipe.transformers.sparkml import ops_trees as trees
 from inferpipe.transformers.sparkml import ops_vector as vec
 from inferpipe.transformers.sparkml._params import splits_of, to_float, unsupported
 from inferpipe.transformers.sparkml.op import DropColumns, Op, Pipeline, WhenPresent
+from inferpipe.transformers.sparkml.ops_interaction import Interaction, resolve_attributes
 from inferpipe.transformers.sparkml.sql import SQLTransformer
 
 
@@ -468,6 +469,7 @@ BUILDERS: dict[str, Callable[[SavedStage], Op]] = {
         bucket_length=float(s.param("bucketLength")),
     ),
     "MinHashLSHModel": _min_hash,
+    "Interaction": lambda s: Interaction(**_io(s)),
     "TargetEncoderModel": _target_encoder,
     "RFormulaModel": lambda s: _rformula(s),  # defined below, beside load_stage_dir
     # RFormula's helpers: the rewriter changes column metadata only, the pruner drops.
@@ -529,7 +531,9 @@ def _rformula(stage: SavedStage) -> Op:
         statement = f"SELECT *, CAST(`{label}` AS DOUBLE) AS `{target}` FROM __THIS__"
         cast = SQLTransformer(f"{stage.uid}-label", [], [], statement=statement)
         kept.append(WhenPresent(cast.uid, [], cast.outputs, inner=cast))
-    return Pipeline(stage.uid, [], [], stages=kept)
+    pipeline = Pipeline(stage.uid, [], [], stages=kept)
+    resolve_attributes(pipeline)
+    return pipeline
 
 
 def load_stage_dir(path: Path) -> Op:
@@ -539,9 +543,11 @@ def load_stage_dir(path: Path) -> Op:
     class_name = str(metadata["class"]).rsplit(".", 1)[-1]
     if class_name in {"PipelineModel", "Pipeline"}:
         uids = [str(u) for u in stage.param("stageUids", [])]
-        return Pipeline(
+        pipeline = Pipeline(
             stage.uid, [], [], stages=[load_stage_dir(p) for p in _stage_dirs(path, uids)]
         )
+        resolve_attributes(pipeline)  # Interaction reads what the stages before it write
+        return pipeline
     builder = BUILDERS.get(class_name)
     if builder is None:
         raise unsupported(stage.uid, class_name, list(BUILDERS))
