@@ -1,9 +1,10 @@
-"""Speed, side by side in one run: the hand-made baseline, one inferpipe container, a
-hand-made router over three hand-made stages (and over three echo stages: the HTTP
-ceiling of three hops), and the local endpoint with the same three stages, separate and
-fused, over c in {1, 4, 16} by {1 row, 1,000 rows}.
+"""Speed, side by side in one run: the hand-made baseline, one inferpipe container,
+MLflow's scoring server (keep-alive and connection-close), a hand-made router over three
+hand-made stages (and over three echo stages: the HTTP ceiling of three hops), and the
+local endpoint with the same three stages, separate and fused, on the process engine and
+(when the images are built) the docker engine, over c in {1, 4, 16} by {1 row, 1,000 rows}.
 
-    python -P benchmarks/matrix.py [--duration 10] [--out benchmarks/results]
+    python -P benchmarks/matrix.py [--duration 10] [--out benchmarks/results] [--no-mlflow]
 
 Load comes from wrk (keep-alive connections, loopback only), one cell at a time, each
 server alone on the machine. Prints one table of requests/s, p50 and p99 with ratios
@@ -27,6 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from mlflow_server import mlflow_command, mlflow_model, mlflow_venv  # noqa: E402
 from workload import build_workload  # noqa: E402
 
 CONCURRENCY = (1, 4, 16)
@@ -39,6 +41,8 @@ wrk.method = "POST"
 wrk.body = body
 wrk.headers["Content-Type"] = "text/csv"
 """
+#: The same requests, each on a new connection (how many clients call MLflow's server).
+LUA_CLOSE = LUA + 'wrk.headers["Connection"] = "close"\n'
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,13 @@ class Server:
     invoke_url: str
     #: Processes it calls (a hand-made router's stages), started before it.
     helpers: list[Server] = field(default_factory=list)
+    #: Its CSV wants a header row (MLflow reads CSV with pandas' defaults).
+    header: bool = False
+    #: Every request on a new connection.
+    close: bool = False
+
+    def body(self, work: Path, name: str) -> Path:
+        return work / (name.replace(".csv", "-header.csv") if self.header else name)
 
 
 def free_port() -> int:
@@ -124,10 +135,13 @@ def run_wrk(url: str, body: Path, connections: int, seconds: float, script: Path
     out = done.stdout
     percentile = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, flags=re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if "50" not in percentile or "99" not in percentile:
+        # A cell without a latency distribution is reported, not fatal to the run.
+        print(f"[bench] wrk gave no latency percentiles for {url}:\n{out}", file=sys.stderr)
     return Cell(
         float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),  # type: ignore[index]
-        _millis(percentile["50"]),
-        _millis(percentile["99"]),
+        _millis(percentile["50"]) if "50" in percentile else float("nan"),
+        _millis(percentile["99"]) if "99" in percentile else float("nan"),
         int(errors[1]) if errors else 0,
     )
 
@@ -174,11 +188,11 @@ def handmade_chain(name: str, work: Path, roles: tuple[str, ...]) -> Server:
     )
 
 
-def local_endpoint(name: str, work: Path, spec: Path) -> Server:
+def local_endpoint(name: str, work: Path, spec: Path, engine: str = "process") -> Server:
     front = free_port()
     command = [sys.executable, "-P", "-m", "inferpipe", "local", "up", str(spec)]
-    command += ["--engine", "process", "--port", str(front)]
-    command += ["--state-dir", str(work / f"state-{spec.stem}")]
+    command += ["--engine", engine, "--port", str(front)]
+    command += ["--state-dir", str(work / f"state-{spec.stem}-{engine}")]
     return Server(
         name,
         command,
@@ -188,9 +202,50 @@ def local_endpoint(name: str, work: Path, spec: Path) -> Server:
     )
 
 
-def servers(work: Path, spec: Path) -> list[Server]:
+def _images_built() -> bool:
+    """The local inferpipe images the docker engine runs (`./build.sh build`)."""
+    if shutil.which("docker") is None:
+        return False
+    images = ["inferpipe-preprocess:latest", "inferpipe-postprocess:latest"]
+    done = subprocess.run(["docker", "image", "inspect", *images], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def mlflow_servers(work: Path) -> list[Server]:
+    bin_dir = mlflow_venv()
+    model = mlflow_model(bin_dir, work / "mlflow")
+    out = []
+    for name, close in (("MLflow", False), ("MLflow, connection-close", True)):
+        port = free_port()
+        command, env = mlflow_command(bin_dir, model, port, 2)
+        url = f"http://127.0.0.1:{port}"
+        out.append(
+            Server(
+                name, command, env, f"{url}/ping", f"{url}/invocations", header=True, close=close
+            )
+        )
+    return out
+
+
+def docker_servers(work: Path, spec: Path) -> list[Server]:
+    if not _images_built():
+        print(
+            "[bench] docker cells skipped: no inferpipe images (./build.sh build)", file=sys.stderr
+        )
+        return []
+    return [
+        local_endpoint("local endpoint, docker (3 containers)", work, spec, "docker"),
+        local_endpoint(
+            "local endpoint, docker, fused", work, spec.with_name("fused.yaml"), "docker"
+        ),
+    ]
+
+
+def servers(work: Path, spec: Path, smoke: bool, with_mlflow: bool) -> list[Server]:
     python = sys.executable
     base, ours = free_port(), free_port()
+    extra = [] if smoke else docker_servers(work, spec)
+    extra += mlflow_servers(work) if with_mlflow and not smoke else []
     return [
         Server(
             "baseline",
@@ -212,18 +267,21 @@ def servers(work: Path, spec: Path) -> list[Server]:
         ),
         local_endpoint("local endpoint (3 containers)", work, spec),
         local_endpoint("local endpoint, fused (1 container)", work, spec.with_name("fused.yaml")),
+        *extra,
     ]
 
 
 def measure(
-    work: Path, duration: float, smoke: bool = False
+    work: Path, duration: float, smoke: bool = False, with_mlflow: bool = True
 ) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
-    script = work / "post.lua"
-    script.write_text(LUA)
+    keep_alive, close = work / "post.lua", work / "post-close.lua"
+    keep_alive.write_text(LUA)
+    close.write_text(LUA_CLOSE)
     spec = build_workload(work)
     results: dict[str, dict[str, Cell]] = {}
     cold: dict[str, float] = {}
-    for server in servers(work, spec):
+    for server in servers(work, spec, smoke, with_mlflow):
+        script = close if server.close else keep_alive
         helpers = [start(h, work / f"{h.name}.log")[0] for h in server.helpers]
         process, cold[server.name] = start(server, work / f"{server.name}.log")
         print(
@@ -231,11 +289,12 @@ def measure(
         )
         try:
             results[server.name] = {}
-            for label, body in BODIES[:1] if smoke else BODIES:
-                run_wrk(server.invoke_url, work / body, 1, 1, script)  # warm up
+            for label, name in BODIES[:1] if smoke else BODIES:
+                body = server.body(work, name)
+                run_wrk(server.invoke_url, body, 1, 1, script)  # warm up
                 for connections in CONCURRENCY[:1] if smoke else CONCURRENCY:
                     key = f"{label}, c={connections}"
-                    cell = run_wrk(server.invoke_url, work / body, connections, duration, script)
+                    cell = run_wrk(server.invoke_url, body, connections, duration, script)
                     results[server.name][key] = cell
                     print(f"[bench] {server.name} {key}: {cell}", file=sys.stderr)
         finally:
@@ -300,11 +359,16 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10, help="seconds per cell")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--smoke", action="store_true", help="one short cell (CI)")
+    parser.add_argument(
+        "--no-mlflow", action="store_true", help="skip MLflow (its virtualenv is made once)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="inferpipe-matrix-"))
-    results, cold = measure(work, 1 if args.smoke else args.duration, args.smoke)
+    results, cold = measure(
+        work, 1 if args.smoke else args.duration, args.smoke, not args.no_mlflow
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     command = (
         "benchmarks/run.sh --smoke"

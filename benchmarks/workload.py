@@ -72,8 +72,8 @@ def _spec(out: Path) -> Path:
     return out / "spec.yaml"
 
 
-def build_workload(out: Path) -> Path:
-    """Fit the workload once and write every model dir, the spec and the bodies."""
+def fit_pipeline() -> tuple[object, pd.DataFrame]:
+    """The fitted Pipeline (features + regressor) and the data it was fitted on."""
     data = pd.read_csv(DATA, header=None, names=[*FEATURES, "rings"])
     features = ColumnTransformer(
         [
@@ -82,7 +82,13 @@ def build_workload(out: Path) -> Path:
         ]
     )
     regressor = GradientBoostingRegressor(n_estimators=100, max_depth=3, random_state=0)
-    whole = make_pipeline(features, regressor).fit(data[FEATURES], data["rings"])
+    return make_pipeline(features, regressor).fit(data[FEATURES], data["rings"]), data
+
+
+def build_workload(out: Path) -> Path:
+    """Fit the workload once and write every model dir, the spec and the bodies
+    (`one-header.csv` and `many-header.csv` carry a header row, as MLflow's CSV wants)."""
+    whole, _ = fit_pipeline()
     schema = {"input": SCHEMA["input"]}
     _model_dir(out / "whole", whole, schema)
     _model_dir(out / "preprocess", whole[0], schema)
@@ -94,4 +100,7 @@ def build_workload(out: Path) -> Path:
     rows = [line.rsplit(",", 1)[0] for line in DATA.read_text().splitlines()]
     (out / "one.csv").write_text(rows[0] + "\n")
     (out / "many.csv").write_text("\n".join(rows[:1000]) + "\n")
+    header = ",".join(FEATURES) + "\n"
+    (out / "one-header.csv").write_text(header + rows[0] + "\n")
+    (out / "many-header.csv").write_text(header + "\n".join(rows[:1000]) + "\n")
     return _spec(out)
