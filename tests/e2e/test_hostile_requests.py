@@ -33,6 +33,7 @@ from inferpipe_testing.hostile import (
     ordinary_cases,
     parse_first,
     raw_cases,
+    read_until_closed,
     send_raw,
     served_container,
     via_curl,
@@ -212,16 +213,7 @@ def test_front_keeps_serving_while_100_uploads_stall(front: Target) -> None:
     assert statistics.median(loaded) <= 3 * idle + 0.002, (idle, loaded)
     deadline = opened + READ_BOUND_SECONDS + 1
     for sock in stalled:
-        received = b""
-        while True:
-            sock.settimeout(max(deadline - time.monotonic(), 0.01))
-            try:
-                chunk = sock.recv(65536)
-            except TimeoutError:
-                raise AssertionError(f"still open at the deadline: {received!r}") from None
-            if not chunk:
-                break
-            received += chunk
+        received = read_until_closed(sock, deadline)
         sock.close()
         assert parse_first(received).status == 408, received
     _still_serving(front, before)

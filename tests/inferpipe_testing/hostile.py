@@ -356,6 +356,23 @@ class Reply:
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
+def read_until_closed(sock: socket.socket, deadline: float) -> bytes:
+    """Everything the server sends until it closes (or resets) the connection; an
+    AssertionError if it is still open at `deadline` (time.monotonic())."""
+    received = b""
+    while True:
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            raise AssertionError(f"still open at the deadline; got {received[:200]!r}") from None
+        except ConnectionResetError:
+            return received
+        if not chunk:
+            return received
+        received += chunk
+
+
 def send_raw(port: int, request: bytes, half_close: bool, wait: float) -> tuple[bytes, float]:
     """Send bytes, read until the server closes; (what came back, seconds until closed)."""
     started = time.monotonic()
@@ -366,19 +383,7 @@ def send_raw(port: int, request: bytes, half_close: bool, wait: float) -> tuple[
                 sock.shutdown(socket.SHUT_WR)
         except OSError:
             pass  # the server may answer and close before it all went out
-        received = b""
-        deadline = started + wait
-        while time.monotonic() < deadline:
-            sock.settimeout(max(deadline - time.monotonic(), 0.01))
-            try:
-                chunk = sock.recv(65536)
-            except TimeoutError:
-                raise AssertionError(f"still open after {wait} s; got {received[:200]!r}") from None
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            received += chunk
+        received = read_until_closed(sock, started + wait)
         return received, time.monotonic() - started
 
 

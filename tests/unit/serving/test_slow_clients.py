@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from inferpipe_testing.hostile import read_until_closed
 
 SCRIPT = """
 import os
@@ -103,21 +104,6 @@ def _stall(port: int, payload: bytes) -> socket.socket:
     return sock
 
 
-def _read_until_closed(sock: socket.socket, deadline: float) -> bytes:
-    received = b""
-    while True:
-        sock.settimeout(max(deadline - time.monotonic(), 0.01))
-        try:
-            chunk = sock.recv(4096)
-        except TimeoutError:
-            raise AssertionError(f"still open at the deadline; got {received!r}") from None
-        except ConnectionResetError:
-            return received
-        if not chunk:
-            return received
-        received += chunk
-
-
 def test_stalled_uploads_neither_slow_valid_requests_nor_outlive_the_bound(
     served: tuple[int, int],
 ) -> None:
@@ -143,7 +129,7 @@ def test_stalled_uploads_neither_slow_valid_requests_nor_outlive_the_bound(
 
     deadline = opened + BOUND_SECONDS + 1
     for sock in stalled + half_headers:
-        answer = _read_until_closed(sock, deadline)
+        answer = read_until_closed(sock, deadline)
         sock.close()
         status_line, _, rest = answer.partition(b"\r\n")
         assert status_line == b"HTTP/1.1 408 Request Timeout", answer
@@ -158,7 +144,7 @@ def test_stalled_uploads_neither_slow_valid_requests_nor_outlive_the_bound(
 
 def test_a_connection_that_sends_nothing_is_closed_without_an_answer(server: int) -> None:
     sock = socket.create_connection(("127.0.0.1", server), timeout=10)
-    assert _read_until_closed(sock, time.monotonic() + BOUND_SECONDS + 1) == b""
+    assert read_until_closed(sock, time.monotonic() + BOUND_SECONDS + 1) == b""
     sock.close()
 
 
@@ -168,7 +154,7 @@ def test_a_stalled_chunked_body_is_a_408_from_the_request_thread(server: int) ->
         b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n4\r\n1,2\n\r\n",
     )
-    answer = _read_until_closed(sock, time.monotonic() + BOUND_SECONDS + 2)
+    answer = read_until_closed(sock, time.monotonic() + BOUND_SECONDS + 2)
     sock.close()
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert b'"error":"request-timeout"' in answer
