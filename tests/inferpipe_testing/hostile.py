@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -485,7 +485,7 @@ CONTAINER_ENVIRONMENT = {
 }
 
 
-def wait_for_processes(pids: Callable[[], set[int]], count: int) -> None:
+def wait_for_processes(pids: Callable[[], Sized], count: int) -> None:
     """Until `count` processes serve: /ping answers as soon as the first worker runs,
     and a worker forked after the baseline would look like a replaced one."""
     deadline = time.monotonic() + 30

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from inferpipe_testing.hostile import read_until_closed
+from inferpipe_testing.hostile import read_until_closed, wait_for_processes
 
 SCRIPT = """
 import os
@@ -73,6 +73,8 @@ def served(tmp_path: Path) -> Iterator[tuple[int, int]]:
             break
         except OSError:
             time.sleep(0.1)
+    # /ping answers as soon as the first worker runs; the test compares both workers.
+    wait_for_processes(lambda: _worker_pids(process.pid), 2)
     yield port, process.pid
     process.terminate()
     process.wait(timeout=30)
