@@ -32,6 +32,13 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_check_container(args: argparse.Namespace) -> int:
+    if args.openapi:
+        args.surface, args.endpoint = args.openapi, None
+        return run_openapi(args)
+    if not args.image or args.model_dir is None:
+        from inferpipe.pipeline_spec.errors import SpecError
+
+        raise SpecError("check-container needs IMAGE and --model-dir (or --openapi)")
     from inferpipe.pipeline_spec.contract.runner import run_contract_checks
 
     return run_contract_checks(
@@ -97,13 +104,20 @@ def add_commands(commands: SubParsers) -> None:
         "SageMaker container contract: port, label, /ping, content types, "
         "Accept, error shapes, SIGTERM. Needs a Docker engine.",
     )
-    check.add_argument("image", help="image to check, e.g. inferpipe-preprocess:latest")
+    check.add_argument("image", nargs="?", help="image to check, e.g. inferpipe-preprocess:latest")
     check.add_argument(
         "--model-dir",
         type=Path,
-        required=True,
-        help="model artifact directory mounted at /opt/ml/model",
+        help="model artifact directory mounted at /opt/ml/model (required with IMAGE)",
     )
+    check.add_argument(
+        "--openapi",
+        nargs="?",
+        const="container",
+        choices=("container", "local-endpoint"),
+        help="print the contract's OpenAPI document instead (as `inferpipe openapi`)",
+    )
+    check.add_argument("-o", "--output", type=Path, help="with --openapi: write to this file")
     check.add_argument("--sample", type=Path, help="a request body the model accepts")
     check.add_argument(
         "--content-type", default="text/csv", help="media type of --sample (default text/csv)"

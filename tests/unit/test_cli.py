@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,22 @@ def test_serve_with_a_bad_setting_exits_1_naming_the_variable(tmp_path: Path) ->
     )
     assert done.returncode == 1
     assert "SAGEMAKER_MODEL_SERVER_WORKERS='many' is not a positive integer" in done.stderr
+
+
+def test_check_container_openapi_prints_the_contract_document(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["check-container", "--openapi"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document["paths"]) == {"/ping", "/invocations", "/execution-parameters"}
+    assert "413" in document["paths"]["/invocations"]["post"]["responses"]
+
+
+def test_check_container_without_an_image_says_what_it_needs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert main(["check-container"]) == 2
+    assert "needs IMAGE and --model-dir (or --openapi)" in caplog.text
 
 
 def test_check_container_with_a_missing_model_dir_is_a_usage_error(
