@@ -172,7 +172,7 @@ def _interaction(op: inter.Interaction, seen: list[Seen]) -> list[NodeSpec]:
         "input_shapes": {"type": "list", "data_shape": [data_shape(s) for s in seen]},
     }
     for j, (name, column) in enumerate(zip(op.inputs, seen, strict=True)):
-        encoding = (op.encodings or [None] * len(op.inputs))[j]
+        encoding = op.encoding(j)
         if encoding is None and column.kind == VECTOR:
             raise ArtifactError(
                 f"Interaction {op.uid!r}: the attributes of vector column {name!r} are not "

@@ -23,7 +23,7 @@ from scipy import sparse
 from inferpipe.transformers.sparkml import ops_categorical as cat
 from inferpipe.transformers.sparkml import ops_numeric as num
 from inferpipe.transformers.sparkml import ops_vector as vec
-from inferpipe.transformers.sparkml.columns import VECTOR, Column, Frame, vector_column
+from inferpipe.transformers.sparkml.columns import VECTOR, Column, Frame, dense, vector_column
 from inferpipe.transformers.sparkml.op import Op, Pipeline, WhenPresent, first_row
 
 #: Per attribute of a column, its output size: 1 numeric, k > 1 nominal with k values.
@@ -40,10 +40,14 @@ class Interaction(Op):
     encodings: list[Encoding | None] | None = None
     label = "Interaction"
 
+    def encoding(self, j: int) -> Encoding | None:
+        """Input j's encoding; None when the pipeline does not say (or was not resolved)."""
+        return self.encodings[j] if self.encodings else None
+
     def _encode(self, j: int, column: Column) -> np.ndarray:
         """The column as a rows x size matrix of what it contributes (nulls refused)."""
         name = self.inputs[j]
-        encoding = (self.encodings or [None] * len(self.inputs))[j]
+        encoding = self.encoding(j)
         nulls = column.null_mask()
         if nulls.any():
             raise self.fail(
@@ -56,19 +60,18 @@ class Interaction(Op):
                     f"column {name!r} is a vector whose attributes the pipeline does not "
                     "define (Spark: 'Vector attributes must be defined for interaction')"
                 )
-            values = column.values
-            dense = values.toarray() if sparse.issparse(values) else np.asarray(values, float)
-            if dense.shape[1] != len(encoding):
+            values = np.asarray(dense(column.values), dtype=np.float64)
+            if values.shape[1] != len(encoding):
                 raise self.fail(
-                    f"column {name!r} has vectors of size {dense.shape[1]}; its attributes "
+                    f"column {name!r} has vectors of size {values.shape[1]}; its attributes "
                     f"say {len(encoding)}"
                 )
             # Spark visits a vector's active entries: all of a dense vector, the stored ones
             # of a sparse one, so category 0 counts only in a dense vector. Which form a
             # row has is the assembler's `compressed` rule (sparse when 1.5 (nnz + 1) < size).
-            nonzero = np.count_nonzero(dense, axis=1)
-            stored_only = 1.5 * (nonzero + 1.0) < dense.shape[1]
-            return self._expand(name, dense, encoding, stored_only)
+            nonzero = np.count_nonzero(values, axis=1)
+            stored_only = 1.5 * (nonzero + 1.0) < values.shape[1]
+            return self._expand(name, values, encoding, stored_only)
         scalar = np.asarray(column.values, dtype=np.float64).reshape(-1, 1)
         return self._expand(name, scalar, encoding or [1], np.zeros(len(scalar), dtype=bool))
 
@@ -147,7 +150,7 @@ def _outputs(op: Op, known: dict[str, Encoding | None]) -> dict[str, Encoding | 
         source = known.get(op.inputs[0])
         return {op.outputs[0]: None if source is None else [source[i] for i in op.indices]}
     if isinstance(op, Interaction):
-        sizes = [e if e is not None else [1] for e in (op.encodings or [])]
+        sizes = [op.encoding(j) or [1] for j in range(len(op.inputs))]
         return {op.outputs[0]: [1] * int(np.prod([sum(e) for e in sizes]))}
     if isinstance(op, WhenPresent) and op.inner is not None:
         return _outputs(op.inner, known)
