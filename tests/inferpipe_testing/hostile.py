@@ -29,6 +29,7 @@ import numpy as np
 import psutil
 import yaml
 
+from inferpipe.protocol import media
 from inferpipe_testing.bad_requests import GOOD_ROW
 from inferpipe_testing.containers import free_port
 
@@ -37,10 +38,7 @@ CONTAINER_LIMIT = 1024 * 1024
 FRONT_LIMIT = 6 * 1024 * 1024
 #: INFERPIPE_REQUEST_READ_TIMEOUT (container) and INFERPIPE_LOCAL_READ_TIMEOUT (front).
 READ_BOUND_SECONDS = 3
-CSV = "text/csv"
-JSON = "application/json"
-JSONL = "application/jsonlines"
-NPY = "application/x-npy"
+CSV, JSON, JSONL, NPY = media.CSV, media.JSON, media.JSONLINES, media.NPY
 ROW = GOOD_ROW.encode()
 
 
