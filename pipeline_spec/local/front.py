@@ -100,7 +100,6 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The stdlib's own refusals (bad request line, headers too large, unknown
         method) as InvokeEndpoint JSON instead of an HTML page."""
-        self.close_connection = True
         # The stdlib's 501 (a method it has no handler for) and 505 (a version it does
         # not speak) are the client's mistakes: answered as the containers answer them.
         code = {501: 405, 505: 400}.get(code, code)
@@ -112,6 +111,12 @@ class _Handler(BaseHTTPRequestHandler):
             answer = InvokeFailure(code, error_type, {"message": text}).answer()
         if self.command == "HEAD":
             answer.body = b""
+        self._send_and_close(answer)
+
+    def _send_and_close(self, answer: Answer) -> None:
+        """Answer, then close: what follows on the connection cannot be framed (or the
+        client is already gone, which is fine)."""
+        self.close_connection = True
         with contextlib.suppress(OSError):
             self._send(answer)
 
@@ -129,12 +134,10 @@ class _Handler(BaseHTTPRequestHandler):
                     self.server.read_timeout,
                 )
             except BodyRefused as refused:
-                self.close_connection = True
                 failure = InvokeFailure(
                     refused.status, refused.error_type, {"message": refused.message}
                 )
-                with contextlib.suppress(OSError):
-                    self._send(failure.answer())
+                self._send_and_close(failure.answer())
                 return
             self.connection.settimeout(self.server.read_timeout)
             if admitted:
