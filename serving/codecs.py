@@ -28,7 +28,12 @@ from inferpipe.protocol.errors import (
     UnsupportedMediaType,
 )
 from inferpipe.protocol.media import MediaRange
-from inferpipe.serving.frames import frame_from_records, frame_from_rows, has_named_columns
+from inferpipe.serving.frames import (
+    frame_from_columns,
+    frame_from_records,
+    frame_from_rows,
+    has_named_columns,
+)
 from inferpipe.serving.schema import Schema
 from inferpipe.serving.wire import (
     field_text,
@@ -40,6 +45,7 @@ from inferpipe.serving.wire import (
     read_csv_rows,
     read_json,
     read_json_lines,
+    read_plain_csv_columns,
     read_text,
     write_lines,
 )
@@ -91,9 +97,29 @@ class CodecRegistry(Generic[DecodedT, EncodedT]):
 
 def decode_csv(body: bytes, content_type: MediaRange, schema: Schema | None) -> pd.DataFrame:
     """Parse header-less CSV rows (quoted fields per RFC 4180); blank lines are skipped."""
-    rows = read_csv_rows(read_text(body, content_type))
+    text = read_text(body, content_type)
+    header = content_type.params.get("header", "").lower() == "present"
+    columns = read_plain_csv_columns(text)
+    if columns is None or (schema is not None and not header and len(columns) != len(schema.input)):
+        return _decode_csv_rows(read_csv_rows(text), header, schema)
     names = None
-    if content_type.params.get("header", "").lower() == "present" and rows:
+    if header:
+        names, columns = [c[0] for c in columns], [c[1:] for c in columns]
+    if not columns[0]:
+        raise EmptyBody("the CSV body holds no rows")
+    if names is not None and schema is not None:
+        by_name = dict(zip(names, columns, strict=True))
+        missing = [n for n in schema.names if n not in by_name]
+        if missing:
+            raise MalformedPayload(f"the CSV header lacks columns {missing}")
+        columns, names = [by_name[n] for n in schema.names], None
+    return frame_from_columns(columns, schema, names, text=True)
+
+
+def _decode_csv_rows(rows: list[list[str]], header: bool, schema: Schema | None) -> pd.DataFrame:
+    """`decode_csv` for bodies the plain split does not take (quoting, ragged rows)."""
+    names = None
+    if header and rows:
         names, rows = rows[0], rows[1:]
     if not rows:
         raise EmptyBody("the CSV body holds no rows")

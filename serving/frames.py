@@ -91,6 +91,11 @@ def _to_string(values: Sequence[Any]) -> np.ndarray:
     return np.array([np.nan if _is_missing(v) else str(v) for v in values], dtype=object)
 
 
+def _text_column(fields: list[str]) -> np.ndarray:
+    """`_to_string` of fields that are all str: empty is missing, the rest as they are."""
+    return np.array([field or np.nan for field in fields], dtype=object)
+
+
 def _infer(values: Sequence[Any]) -> np.ndarray:
     """Numbers when every present value parses as one, else the values as they are."""
     if any(isinstance(v, (list, dict)) for v in values):
@@ -124,15 +129,28 @@ def frame_from_rows(
     for i, row in enumerate(rows):
         if len(row) != width:
             raise SchemaMismatch(f"record {i + 1} has {len(row)} fields, expected {width}")
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+    return frame_from_columns(columns, schema, names)
+
+
+def frame_from_columns(
+    columns: list[list[Any]],
+    schema: Schema | None,
+    names: Sequence[str] | None = None,
+    text: bool = False,
+) -> pd.DataFrame:
+    """Build a frame from columns of equal length, as many as the schema (or `names`) has;
+    `text` says every cell is a str (CSV fields), which string columns take as they are."""
     if schema:
         data = {
-            c.name: convert_column(list(columns[j]), c.type, c.name)
+            c.name: _text_column(columns[j])
+            if text and c.type == "string"
+            else convert_column(columns[j], c.type, c.name)
             for j, c in enumerate(schema.input)
         }
         return _frame(data, schema.names)
-    labels: list[Any] = list(names) if names else list(range(width))
-    return _frame({labels[j]: _infer(list(columns[j])) for j in range(width)}, labels)
+    labels: list[Any] = list(names) if names else list(range(len(columns)))
+    return _frame({labels[j]: _infer(columns[j]) for j in range(len(columns))}, labels)
 
 
 def _frame(data: dict[Any, np.ndarray], labels: list[Any]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from inferpipe.protocol import media
 from inferpipe.protocol.errors import InferpipeError
-from inferpipe.serving import codecs
+from inferpipe.serving import codecs, wire
 from inferpipe.serving.app import create_app
 from inferpipe.serving.schema import parse_schema
 from inferpipe.serving.settings import ServingSettings
@@ -205,3 +205,106 @@ def test_the_app_still_answers_after_the_fuzzing(app_client) -> None:  # type: i
     answer = app_client.post("/invocations", data=b"M,red,1,1,1,1,true\n", content_type="text/csv")
     assert answer.status_code == 200
     assert io.BytesIO(answer.data).read()
+
+
+def _outcome_of(decode: object) -> object:
+    """A decoded frame as comparable data (labels, dtypes, cells), or the error raised."""
+    try:
+        frame = decode()  # type: ignore[operator]
+    except InferpipeError as error:
+        return (type(error).__name__, error.status, error.message)
+    cells = [[None if v is None or v != v else v for v in row] for row in frame.to_numpy().tolist()]
+    return (list(frame.columns), [str(t) for t in frame.dtypes], cells)
+
+
+#: Fields the plain split must read as the csv module does: numbers in Python's and
+#: numpy's edge forms, words, blanks, spaces, unicode digits and separators.
+NUMBER_FIELDS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**20), 10**20).map(str),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            " 1",
+            "1 ",
+            "1_000",
+            "nan",
+            "-inf",
+            "Infinity",
+            "+1.5",
+            "1e400",
+            "0x10",
+            "\u0661\u0662",
+            "1.0",
+            "-0",
+            "2.5",
+        ]
+    ),
+)
+INTEGER_FIELDS = st.one_of(
+    st.integers(-(10**20), 10**20).map(str),
+    st.sampled_from(["1.0", "-0", " 3", "1_000", "1e3", "7"]),
+)
+CSV_FIELDS = st.one_of(
+    NUMBER_FIELDS,
+    st.sampled_from(["\u2028", "\u00a0", "M", "true", "F", "x\u0085y", ";", "\t"]),
+    st.text(alphabet=st.characters(exclude_characters='"\r\x00,\n'), max_size=6),
+)
+PLAIN_SCHEMA = parse_schema(
+    {
+        "input": [
+            {"name": "label", "type": "string"},
+            {"name": "x", "type": "double"},
+            {"name": "n", "type": "integer"},
+            {"name": "extra", "type": "string"},
+        ]
+    },
+    "plain CSV schema",
+)
+
+
+@st.composite
+def csv_tables(draw: st.DrawFn) -> tuple[str, bool]:
+    """A CSV body (rows of one width, now and then a ragged one, blank lines, a header
+    naming the schema's columns in any order; numbers mostly in x and n) and whether it
+    has that header."""
+    width = draw(st.sampled_from([1, 2, 3, 4, 4, 4]))
+    header = draw(st.booleans())
+    names = draw(st.permutations(PLAIN_SCHEMA.names)) if header else PLAIN_SCHEMA.names
+    fields = {"x": NUMBER_FIELDS, "n": INTEGER_FIELDS}
+    kinds = [fields.get(name, CSV_FIELDS) for name in names[:width]]
+    rows = draw(st.lists(st.tuples(*kinds).map(list), min_size=1, max_size=6))
+    if draw(st.integers(0, 4)) == 0:
+        rows.append(draw(st.lists(CSV_FIELDS, min_size=1, max_size=5)))
+    lines = [",".join(row) for row in rows]
+    for position in draw(st.lists(st.integers(0, 6), max_size=2)):
+        lines.insert(min(position, len(lines)), "")
+    if header:
+        lines.insert(0, ",".join(names[:width]))
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\n\n"])), header
+
+
+@FUZZ
+@given(table=csv_tables(), schema=st.sampled_from([None, PLAIN_SCHEMA]))
+def test_the_plain_csv_split_decodes_as_the_csv_module_does(
+    table: tuple[str, bool], schema: object
+) -> None:
+    text, header = table
+    content_type = media.parse_media_type("text/csv;header=present" if header else "text/csv")
+    fast = _outcome_of(lambda: codecs.decode_csv(text.encode(), content_type, schema))
+    reference = _outcome_of(
+        lambda: codecs._decode_csv_rows(
+            codecs.read_csv_rows(text),
+            header,
+            schema,  # type: ignore[arg-type]
+        )
+    )
+    assert fast == reference
+
+
+def test_the_plain_csv_split_takes_plain_bodies_and_leaves_the_rest() -> None:
+    assert wire.read_plain_csv_columns("a,1\n\nb,2\n") == [["a", "b"], ["1", "2"]]
+    assert wire.read_plain_csv_columns("1\n2") == [["1", "2"]]
+    for needs_reader in ['"a",1\n', "a,1\r\nb,2", "a,1\nb", "a\x00,1", "\n\n"]:
+        assert wire.read_plain_csv_columns(needs_reader) is None, needs_reader
