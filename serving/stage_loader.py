@@ -39,6 +39,7 @@ DETECTION_RULES = (
     ("xgboost-model", "xgboost"),
     ("postprocess.json", "postprocess"),
     ("model.joblib", "sklearn"),
+    ("model.compiled.json", "sklearn"),
 )
 
 

@@ -22,7 +22,16 @@ from inferpipe.serving.schema import read_schema_file
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
 from inferpipe.transformers._joblib import load_joblib
-from inferpipe.transformers._sklearn_fast import compile_model
+from inferpipe.transformers._sklearn_fast import CompiledModel, compile_model
+from inferpipe.transformers._sklearn_fast.stored import (
+    COMPILED_JSON,
+    NotStorable,
+    StoredModel,
+    compiled_files,
+    file_digest,
+    load_stored,
+    read_about,
+)
 from inferpipe.transformers._tabular import frame_from_result
 
 logger = logging.getLogger(__name__)
@@ -56,23 +65,20 @@ class SklearnStage(Stage):
 
     def load(self, model_dir: Path, settings: ServingSettings) -> None:
         super().load(model_dir, settings)
-        self.model = load_joblib(model_dir / MODEL_FILE)
-        self.method = choose_method(self.model, settings.sklearn_method)
-        self.call: Callable[[Any], Any] = getattr(self.model, self.method)
-        if settings.fast_path:
-            compiled = compile_model(self.model, self.method)
-            logger.info(
-                "fast path for %s.%s: %s",
-                type(self.model).__name__,
-                self.method,
-                compiled.summary(),
-            )
-            self.call = compiled.call
         self.schema = read_schema_file(model_dir)
-        expected = getattr(self.model, "feature_names_in_", None)
-        self.feature_names: list[str] | None = (
-            [str(n) for n in expected] if expected is not None else None
-        )
+        self.stored_interface: StageInterface | None = None
+        self.compiled: CompiledModel | None = None
+        stored = self._stored_form(model_dir, settings)
+        if stored is not None:
+            self.call: Callable[[Any], Any] = stored.call
+            self.method = str(stored.about["method"])
+            self.model_class = str(stored.about["model_class"])
+            names = stored.about.get("feature_names")
+            self.feature_names: list[str] | None = list(names) if names is not None else None
+            self.stored_interface = StageInterface.from_json(stored.about["interface"])
+            logger.info("serving the compiled form of %s.%s", self.model_class, self.method)
+        else:
+            self._load_joblib(model_dir, settings)
         if self.schema and self.feature_names:
             missing = [n for n in self.feature_names if n not in self.schema.names]
             if missing:
@@ -80,9 +86,90 @@ class SklearnStage(Stage):
                     f"{model_dir / 'schema.json'} lacks columns the model was fitted on: {missing}"
                 )
 
+    def _stored_form(self, model_dir: Path, settings: ServingSettings) -> StoredModel | None:
+        """The compiled form beside model.joblib, when it is there, wanted and current."""
+        about = read_about(model_dir)
+        joblib_path = model_dir / MODEL_FILE
+        if about is None:
+            return None
+        if not settings.fast_path:
+            if not joblib_path.is_file():
+                raise ArtifactError(
+                    f"{model_dir} holds only the compiled form ({COMPILED_JSON}) and "
+                    "INFERPIPE_FAST_PATH=false asks for model.joblib"
+                )
+            return None
+        if joblib_path.is_file() and file_digest(joblib_path) != about.get("model_sha256"):
+            logger.warning(
+                "%s was compiled from another model.joblib: serving model.joblib; "
+                "run `inferpipe compile-sklearn %s` again",
+                COMPILED_JSON,
+                model_dir,
+            )
+            return None
+        if settings.sklearn_method and settings.sklearn_method != about.get("method"):
+            if not joblib_path.is_file():
+                raise ConfigError(
+                    f"INFERPIPE_SKLEARN_METHOD={settings.sklearn_method!r} but {COMPILED_JSON} "
+                    f"was compiled for {about.get('method')}() and there is no model.joblib"
+                )
+            return None
+        return load_stored(model_dir, about)
+
+    def load_from_joblib(self, model_dir: Path, settings: ServingSettings) -> None:
+        """Load model.joblib whatever is stored beside it (to compile it again)."""
+        Stage.load(self, model_dir, settings)
+        self.schema = read_schema_file(model_dir)
+        self.stored_interface = None
+        self.compiled = None
+        self._load_joblib(model_dir, settings)
+
+    def _load_joblib(self, model_dir: Path, settings: ServingSettings) -> None:
+        self.model = load_joblib(model_dir / MODEL_FILE)
+        self.model_class = type(self.model).__name__
+        self.method = choose_method(self.model, settings.sklearn_method)
+        self.call = getattr(self.model, self.method)
+        if settings.fast_path:
+            self.compiled = compile_model(self.model, self.method)
+            logger.info(
+                "fast path for %s.%s: %s",
+                self.model_class,
+                self.method,
+                self.compiled.summary(),
+            )
+            self.call = self.compiled.call
+        expected = getattr(self.model, "feature_names_in_", None)
+        self.feature_names = [str(n) for n in expected] if expected is not None else None
+
+    def compiled_files(self, model_dir: Path) -> dict[str, bytes]:
+        """The compiled form of the loaded model.joblib, to store beside it; NotStorable
+        names the steps that keep scikit-learn (those cannot be stored)."""
+        if self.compiled is None:
+            raise NotStorable("the model was not compiled (INFERPIPE_FAST_PATH=false?)")
+        if self.compiled.plan is None:
+            raise NotStorable(
+                f"not every step compiles to plain arrays ({self.compiled.summary()})"
+            )
+        import sklearn
+
+        from inferpipe import __version__
+
+        about = {
+            "method": self.method,
+            "model_class": self.model_class,
+            "feature_names": self.feature_names,
+            "interface": self.interface().to_json(),
+            "model_sha256": file_digest(model_dir / MODEL_FILE),
+            "compiled_with": {"inferpipe": __version__, "scikit-learn": sklearn.__version__},
+            "steps": [step.path for step in self.compiled.steps],
+        }
+        return compiled_files(self.compiled.plan, about)
+
     def interface(self) -> StageInterface:
         """Inputs from what the model was fitted on (else schema.json); outputs from
         get_feature_names_out() for transform, the final estimator for predict."""
+        if self.stored_interface is not None:
+            return self.stored_interface
         name = type(self.model).__name__
         width = getattr(self.model, "n_features_in_", None)
         if self.feature_names is not None:
@@ -142,5 +229,5 @@ class SklearnStage(Stage):
         except ValueError as exc:
             # scikit-learn reports wrong widths, unknown categories and bad values
             # as ValueError: the request's fault, so a 400 with its message.
-            raise SchemaMismatch(f"{type(self.model).__name__}.{self.method}: {exc}") from None
+            raise SchemaMismatch(f"{self.model_class}.{self.method}: {exc}") from None
         return frame_from_result(result)

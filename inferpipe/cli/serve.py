@@ -1,5 +1,6 @@
-"""`inferpipe serve`, `inferpipe check-container` and `inferpipe openapi`: the runtime,
-its contract suite and the contract as an OpenAPI document."""
+"""`inferpipe serve`, `inferpipe check-container`, `inferpipe openapi` and
+`inferpipe compile-sklearn`: the runtime, its contract suite, the contract as an OpenAPI
+document, and the sklearn stage's compiled form stored beside its artifact."""
 
 from __future__ import annotations
 
@@ -67,6 +68,33 @@ def run_openapi(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}")
     else:
         print(text, end="")
+    return 0
+
+
+def run_compile_sklearn(args: argparse.Namespace) -> int:
+    from inferpipe.protocol.errors import ArtifactError
+    from inferpipe.serving.settings import ServingSettings
+    from inferpipe.transformers._sklearn_fast.stored import NotStorable
+    from inferpipe.transformers.sklearn import SklearnStage
+
+    model_dir: Path = args.model_dir
+    settings = ServingSettings.from_environ(
+        {}, model_dir=model_dir, sklearn_method=args.method, fast_path=True
+    )
+    if not (model_dir / "model.joblib").is_file():
+        raise ArtifactError(f"{model_dir / 'model.joblib'} is missing: nothing to compile")
+    stage = SklearnStage()
+    stage.load_from_joblib(model_dir, settings)
+    assert stage.compiled is not None
+    print(f"{stage.model_class}.{stage.method}: {stage.compiled.summary()}")
+    try:
+        files = stage.compiled_files(model_dir)
+    except NotStorable as exc:
+        print(f"not written: {exc}")
+        return 1
+    for name, data in files.items():
+        (model_dir / name).write_bytes(data)
+        print(f"wrote {model_dir / name} ({len(data):,} bytes)")
     return 0
 
 
@@ -158,3 +186,20 @@ def add_commands(commands: SubParsers) -> None:
     )
     openapi.add_argument("-o", "--output", type=Path, help="write to this file, not stdout")
     openapi.set_defaults(run=run_openapi)
+
+    compile_sklearn = commands.add_parser(
+        "compile-sklearn",
+        help="store a model dir's compiled scikit-learn form beside model.joblib",
+        description="Compile model.joblib as the sklearn stage does at start (each step "
+        "verified against scikit-learn) and write model.compiled.json + model.compiled.npz "
+        "beside it: plain arrays, no pickle. The stage then starts from those without "
+        "importing scikit-learn (and falls back to model.joblib if it changed). Fails, "
+        "naming the steps, when a step keeps running in scikit-learn.",
+    )
+    compile_sklearn.add_argument("model_dir", type=Path, help="the folder with model.joblib")
+    compile_sklearn.add_argument(
+        "--method",
+        choices=("transform", "predict", "predict_proba"),
+        help="the method to compile (default: the stage's choice)",
+    )
+    compile_sklearn.set_defaults(run=run_compile_sklearn)

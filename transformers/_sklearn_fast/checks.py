@@ -7,6 +7,7 @@ turns the ValueError into a 400) and let the same ones through.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -70,3 +71,10 @@ def check_finite(matrix: np.ndarray, allow_nan: bool) -> None:
         )
     if not allow_nan:
         raise ValueError("Input X contains NaN.")
+
+
+def matrix_reader(params: dict[str, Any]) -> Callable[[Any], np.ndarray]:
+    """`float_matrix` with the check a Plan's `reader_params` recorded."""
+    name, width, nan_ok = params["name"], params["width"], params["nan_ok"]
+    dtype = None if params.get("dtype") is None else np.dtype(params["dtype"])
+    return lambda data: float_matrix(data, name, width, nan_ok, dtype)

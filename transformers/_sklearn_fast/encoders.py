@@ -17,14 +17,24 @@ from typing import Any
 
 import numpy as np
 
-from inferpipe.transformers._kernels.categories import CategoryTable, category_key, encode_columns
+from inferpipe.transformers._kernels.categories import (
+    MISSING,
+    CategoryTable,
+    category_key,
+    encode_columns,
+)
 from inferpipe.transformers._sklearn_fast.checks import (
     as_matrix,
     check_finite,
     check_width,
     float_matrix,
 )
-from inferpipe.transformers._sklearn_fast.registry import NotCompilable, Translator, allows_nan
+from inferpipe.transformers._sklearn_fast.registry import (
+    NotCompilable,
+    Plan,
+    Translator,
+    allows_nan,
+)
 
 Kernel = Callable[[Any], Any]
 UNKNOWN_TEXT = "\x00inferpipe-unknown\x00"
@@ -79,17 +89,53 @@ def category_tables(
     tables = []
     for j, values in enumerate(categories):
         block = encoded[: len(values), starts[j] : starts[j + 1]]
-        index = {category_key(v): i for i, v in enumerate(values.tolist())}
-        if len(index) != len(values):
-            raise NotCompilable(f"column {j} has categories that look alike")
         unknown_row = None if refused is None else refused[0, starts[j] : starts[j + 1]]
-        tables.append(CategoryTable(index, np.ascontiguousarray(block), unknown_row, j))
+        tables.append(_table(values.tolist(), np.ascontiguousarray(block), unknown_row, j))
     return tables
 
 
-def _table_kernel(est: Any, tables: list[CategoryTable]) -> Kernel:
-    width = getattr(est, "n_features_in_", None)
-    name = type(est).__name__
+def _table(
+    values: list[Any], rows: np.ndarray, unknown: np.ndarray | None, j: int
+) -> CategoryTable:
+    index = {category_key(v): i for i, v in enumerate(values)}
+    if len(index) != len(values):
+        raise NotCompilable(f"column {j} has categories that look alike")
+    return CategoryTable(index, rows, unknown, j)
+
+
+def _category_values(values: list[Any]) -> list[Any]:
+    """Categories as JSON values (a missing one, NaN or None, as None)."""
+    return [None if category_key(v) is MISSING else v for v in values]
+
+
+def _plan_tables(est: Any, tables: list[CategoryTable]) -> Plan:
+    """The tables as data: each column's categories (JSON), output rows and unknown row."""
+    arrays: dict[str, np.ndarray] = {}
+    columns = []
+    for j, table in enumerate(tables):
+        ordered = sorted(table.index.items(), key=lambda item: item[1])
+        arrays[f"rows{j}"] = table.rows
+        if table.unknown is not None:
+            arrays[f"unknown{j}"] = table.unknown
+        columns.append(
+            {"column": table.column, "categories": _category_values([k for k, _ in ordered])}
+        )
+    params = {
+        "name": type(est).__name__,
+        "width": getattr(est, "n_features_in_", None),
+        "columns": columns,
+    }
+    return Plan("category_tables", params, arrays)
+
+
+def _build_tables(plan: Plan) -> Kernel:
+    tables = [
+        _table(
+            c["categories"], plan.arrays[f"rows{j}"], plan.arrays.get(f"unknown{j}"), c["column"]
+        )
+        for j, c in enumerate(plan.params["columns"])
+    ]
+    width, name = plan.params["width"], plan.params["name"]
 
     def run(data: Any) -> np.ndarray:
         matrix = as_matrix(data)
@@ -105,23 +151,23 @@ def _only_transform(method: str) -> None:
         raise NotCompilable(f"only transform() is compiled, not {method}()")
 
 
-def _one_hot(est: Any, method: str) -> Kernel:
+def _one_hot(est: Any, method: str) -> Plan:
     _only_transform(method)
     widths = getattr(est, "_n_features_outs", None)
     if widths is None:
         raise NotCompilable("unknown OneHotEncoder layout")
-    return _table_kernel(est, category_tables(est, est.categories_, list(widths)))
+    return _plan_tables(est, category_tables(est, est.categories_, list(widths)))
 
 
-def _ordinal(est: Any, method: str) -> Kernel:
+def _ordinal(est: Any, method: str) -> Plan:
     _only_transform(method)
-    return _table_kernel(est, category_tables(est, est.categories_, [1] * len(est.categories_)))
+    return _plan_tables(est, category_tables(est, est.categories_, [1] * len(est.categories_)))
 
 
-def _target(est: Any, method: str) -> Kernel:
+def _target(est: Any, method: str) -> Plan:
     _only_transform(method)
     per_column = len(est.encodings_) // max(1, len(est.categories_))
-    return _table_kernel(
+    return _plan_tables(
         est, category_tables(est, est.categories_, [per_column] * len(est.categories_))
     )
 
@@ -168,8 +214,9 @@ def _bins_probe(est: Any) -> np.ndarray:
 
 
 TRANSLATORS = {
-    "OneHotEncoder": Translator(_one_hot, _category_probe),
-    "OrdinalEncoder": Translator(_ordinal, _category_probe),
-    "TargetEncoder": Translator(_target, _category_probe),
-    "KBinsDiscretizer": Translator(_kbins, _bins_probe),
+    "OneHotEncoder": Translator(_category_probe, plan=_one_hot),
+    "OrdinalEncoder": Translator(_category_probe, plan=_ordinal),
+    "TargetEncoder": Translator(_category_probe, plan=_target),
+    "KBinsDiscretizer": Translator(_bins_probe, translate=_kbins),
 }
+BUILDERS = {"category_tables": _build_tables}

@@ -3,7 +3,8 @@ trees and tree ensembles (RandomForest, ExtraTrees, GradientBoosting, HistGradie
 
 Trees become one stacked node array walked for all rows and trees at once
 (`_kernels.trees`); tree outputs are added in scikit-learn's order, and link functions
-and probability maps are scikit-learn's own loss objects, so the numbers are its numbers.
+and probability maps repeat scikit-learn's arithmetic in numpy (the stored form serves
+without scikit-learn); `verify` holds them to its numbers.
 """
 
 from __future__ import annotations
@@ -14,54 +15,92 @@ from typing import Any
 import numpy as np
 
 from inferpipe.transformers._kernels.trees import Forest, TreeNodes, sequential_sum, stack_trees
-from inferpipe.transformers._sklearn_fast.checks import float_matrix
+from inferpipe.transformers._sklearn_fast.checks import matrix_reader
 from inferpipe.transformers._sklearn_fast.registry import (
     NotCompilable,
+    Plan,
     Translator,
-    allows_nan,
     random_probe,
+    reader_params,
 )
 
 Kernel = Callable[[Any], Any]
 
 
-def _reader(est: Any, dtype: Any = None, finite: bool = True) -> Callable[[Any], np.ndarray]:
-    name = type(est).__name__
-    width = getattr(est, "n_features_in_", None)
-    nan_ok = allows_nan(est) if finite else None
-    return lambda data: float_matrix(data, name, width, nan_ok, dtype)
-
-
-def _methods(est: Any, method: str, table: dict[str, Kernel]) -> Kernel:
+def _methods(name: str, method: str, table: dict[str, Kernel]) -> Kernel:
     if method not in table:
-        raise NotCompilable(f"{method}() is not compiled for {type(est).__name__}")
+        raise NotCompilable(f"{method}() is not compiled for {name}")
     return table[method]
+
+
+def _planned(est: Any, method: str, op: str, methods: tuple[str, ...], **parts: Any) -> Plan:
+    """A Plan for `op`, refusing a method its builder does not answer."""
+    if method not in methods:
+        raise NotCompilable(f"{method}() is not compiled for {type(est).__name__}")
+    params = {"method": method, "class": type(est).__name__, **parts.pop("params", {})}
+    return Plan(op, params, {k: np.asarray(v) for k, v in parts.items() if v is not None})
+
+
+def expit(values: np.ndarray) -> np.ndarray:
+    """The logistic function, as scipy's expit computes it: 1 / (1 + exp(-x))."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-values))
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax as scikit-learn computes it: subtract the row max, exp, divide."""
+    scores = scores - scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    return scores
+
+
+def _two_class_proba(positive: np.ndarray) -> np.ndarray:
+    return np.vstack([1 - positive, positive]).T
 
 
 # -- linear models ---------------------------------------------------------------------
 
 
-def _linear_regressor(est: Any, method: str) -> Kernel:
-    read = _reader(est)
+def _linear_regressor(est: Any, method: str) -> Plan:
     coef = np.asarray(est.coef_)
-    weights = coef if coef.ndim == 1 else coef.T
-    intercept = est.intercept_
+    return _planned(
+        est,
+        method,
+        "linear_regressor",
+        ("predict",),
+        params={"read": reader_params(est)},
+        weights=coef if coef.ndim == 1 else coef.T,
+        intercept=est.intercept_,
+    )
 
-    def predict(data: Any) -> np.ndarray:
-        return read(data) @ weights + intercept
 
-    return _methods(est, method, {"predict": predict})
+def _build_linear_regressor(plan: Plan) -> Kernel:
+    read = matrix_reader(plan.params["read"])
+    weights, intercept = plan.arrays["weights"], plan.arrays["intercept"]
+    return lambda data: read(data) @ weights + intercept
 
 
-def _linear_classifier(est: Any, method: str) -> Kernel:
-    from scipy.special import expit
-    from sklearn.utils.extmath import softmax
-
-    read = _reader(est)
+def _linear_classifier(est: Any, method: str) -> Plan:
     coef = np.asarray(est.coef_)
-    weights = coef.T if coef.ndim == 2 else coef
-    intercept = est.intercept_
-    classes = est.classes_
+    probability = type(est).__name__ in {"LogisticRegression", "LogisticRegressionCV"}
+    methods = ("decision_function", "predict") + (("predict_proba",) if probability else ())
+    return _planned(
+        est,
+        method,
+        "linear_classifier",
+        methods,
+        params={"read": reader_params(est)},
+        weights=coef.T if coef.ndim == 2 else coef,
+        intercept=est.intercept_,
+        classes=est.classes_,
+    )
+
+
+def _build_linear_classifier(plan: Plan) -> Kernel:
+    read = matrix_reader(plan.params["read"])
+    weights, intercept = plan.arrays["weights"], plan.arrays["intercept"]
+    classes = plan.arrays["classes"]
 
     def decision_function(data: Any) -> np.ndarray:
         scores = read(data) @ weights + intercept
@@ -75,14 +114,15 @@ def _linear_classifier(est: Any, method: str) -> Kernel:
     def predict_proba(data: Any) -> np.ndarray:
         scores = decision_function(data)
         if len(classes) <= 2:
-            probability = expit(scores)
-            return np.vstack([1 - probability, probability]).T
-        return softmax(scores, copy=False)
+            return _two_class_proba(expit(scores))
+        return softmax(scores)
 
-    table = {"decision_function": decision_function, "predict": predict}
-    if type(est).__name__ in {"LogisticRegression", "LogisticRegressionCV"}:
-        table["predict_proba"] = predict_proba
-    return _methods(est, method, table)
+    table = {
+        "decision_function": decision_function,
+        "predict": predict,
+        "predict_proba": predict_proba,
+    }
+    return _methods(plan.params["class"], plan.params["method"], table)
 
 
 # -- trees -----------------------------------------------------------------------------
@@ -119,26 +159,90 @@ def _normalised(values: np.ndarray) -> np.ndarray:
     return values / normaliser
 
 
-def _leaves(forest: Forest, read: Callable[[Any], np.ndarray]) -> Callable[[Any], np.ndarray]:
-    def leaves(data: Any) -> np.ndarray:
-        return forest.leaves(read(data))
+def _forest_arrays(forest: Forest) -> dict[str, np.ndarray]:
+    return {
+        "feature": forest.feature,
+        "threshold": forest.threshold,
+        "left": forest.left,
+        "right": forest.right,
+        "nan_left": forest.nan_left,
+        "roots": forest.roots,
+    }
 
-    return leaves
+
+def _forest_of(plan: Plan) -> Forest:
+    a = plan.arrays
+    return Forest(
+        a["feature"],
+        a["threshold"],
+        a["left"],
+        a["right"],
+        a["nan_left"],
+        a["roots"],
+        int(plan.params["depth"]),
+    )
 
 
-def _decision_tree(est: Any, method: str) -> Kernel:
-    _single_output(est)
-    forest = stack_trees([_sk_nodes(est.tree_)])
-    leaves = _leaves(forest, _reader(est, np.float32))
-    if not hasattr(est, "classes_"):
-        values = _tree_values([est.tree_])[:, 0]
-        return _methods(est, method, {"predict": lambda d: values.take(leaves(d)[:, 0])})
-    raw = _tree_values([est.tree_], est.n_classes_)
-    probability = _normalised(raw)
-    classes = est.classes_
-    return _methods(
+def _tree_plan(
+    est: Any,
+    method: str,
+    op: str,
+    methods: tuple[str, ...],
+    forest: Forest,
+    dtype: str = "float32",
+    finite: bool = True,
+    params: dict[str, Any] | None = None,
+    **arrays: Any,
+) -> Plan:
+    return _planned(
         est,
         method,
+        op,
+        methods,
+        params={"read": reader_params(est, dtype, finite), "depth": forest.depth, **(params or {})},
+        **_forest_arrays(forest),
+        **arrays,
+    )
+
+
+def _leaves_of(plan: Plan) -> Callable[[Any], np.ndarray]:
+    forest, read = _forest_of(plan), matrix_reader(plan.params["read"])
+    return lambda data: forest.leaves(read(data))
+
+
+_CLASSIFIER_METHODS = ("predict", "predict_proba")
+
+
+def _decision_tree(est: Any, method: str) -> Plan:
+    _single_output(est)
+    forest = stack_trees([_sk_nodes(est.tree_)])
+    if not hasattr(est, "classes_"):
+        values = _tree_values([est.tree_])[:, 0]
+        return _tree_plan(est, method, "tree_regressor", ("predict",), forest, values=values)
+    raw = _tree_values([est.tree_], est.n_classes_)
+    return _tree_plan(
+        est,
+        method,
+        "tree_classifier",
+        _CLASSIFIER_METHODS,
+        forest,
+        raw=raw,
+        probability=_normalised(raw),
+        classes=est.classes_,
+    )
+
+
+def _build_tree_regressor(plan: Plan) -> Kernel:
+    leaves, values = _leaves_of(plan), plan.arrays["values"]
+    return lambda d: values.take(leaves(d)[:, 0])
+
+
+def _build_tree_classifier(plan: Plan) -> Kernel:
+    leaves = _leaves_of(plan)
+    raw, probability, classes = (plan.arrays[k] for k in ("raw", "probability", "classes"))
+    return _methods(
+        plan.params["class"],
+        plan.params["method"],
         {
             "predict": lambda d: classes.take(raw.take(leaves(d)[:, 0], axis=0).argmax(axis=1)),
             "predict_proba": lambda d: probability.take(leaves(d)[:, 0], axis=0),
@@ -146,30 +250,46 @@ def _decision_tree(est: Any, method: str) -> Kernel:
     )
 
 
-def _forest(est: Any, method: str) -> Kernel:
+def _forest(est: Any, method: str) -> Plan:
     _single_output(est)
     trees = [member.tree_ for member in est.estimators_]
     forest = stack_trees([_sk_nodes(t) for t in trees])
-    leaves = _leaves(forest, _reader(est, np.float32))
-    count = len(trees)
     if not hasattr(est, "classes_"):
         values = _tree_values(trees)[:, 0]
-
-        def predict(data: Any) -> np.ndarray:
-            hits = values.take(leaves(data))
-            return sequential_sum(np.zeros(1), hits) / count
-
-        return _methods(est, method, {"predict": predict})
+        return _tree_plan(est, method, "forest_regressor", ("predict",), forest, values=values)
     probability = _normalised(_tree_values(trees, est.n_classes_))
-    classes = est.classes_
+    return _tree_plan(
+        est,
+        method,
+        "forest_classifier",
+        _CLASSIFIER_METHODS,
+        forest,
+        probability=probability,
+        classes=est.classes_,
+    )
+
+
+def _build_forest_regressor(plan: Plan) -> Kernel:
+    leaves, values = _leaves_of(plan), plan.arrays["values"]
+    count = len(plan.arrays["roots"])
+    return lambda data: sequential_sum(np.zeros(1), values.take(leaves(data))) / count
+
+
+def _build_forest_classifier(plan: Plan) -> Kernel:
+    leaves, probability, classes = (
+        _leaves_of(plan),
+        plan.arrays["probability"],
+        plan.arrays["classes"],
+    )
+    count = len(plan.arrays["roots"])
 
     def predict_proba(data: Any) -> np.ndarray:
         hits = probability.take(leaves(data), axis=0)  # rows x trees x classes
         return np.cumsum(hits, axis=1)[:, -1, :] / count
 
     return _methods(
-        est,
-        method,
+        plan.params["class"],
+        plan.params["method"],
         {
             "predict_proba": predict_proba,
             "predict": lambda d: classes.take(predict_proba(d).argmax(axis=1), axis=0),
@@ -185,17 +305,14 @@ def _boosted_sum(initial: np.ndarray, hits: np.ndarray, per_stage: int) -> np.nd
     )
 
 
-def _sklearn_predict_stages() -> Callable[..., None] | None:
-    """scikit-learn's compiled stage sum for GradientBoosting, when this version has it
-    where 1.9 keeps it (the kernel is verified on both paths before it serves)."""
-    try:
-        from sklearn.ensemble._gradient_boosting import predict_stages
-    except ImportError:
-        return None
-    return predict_stages  # type: ignore[no-any-return]
+def _boosted_raw(plan: Plan) -> Callable[[np.ndarray], np.ndarray]:
+    """Input matrix -> rows x K raw scores of a boosted Plan (numpy's walk)."""
+    forest, values = _forest_of(plan), plan.arrays["values"]
+    initial, per_stage = plan.arrays["initial"], int(plan.params["per_stage"])
+    return lambda matrix: _boosted_sum(initial, values.take(forest.leaves(matrix)), per_stage)
 
 
-def _gradient_boosting(est: Any, method: str) -> Kernel:
+def _gradient_boosting(est: Any, method: str) -> Plan:
     init = est.init_
     if not (isinstance(init, str) and init == "zero") and type(init).__name__ not in {
         "DummyRegressor",
@@ -207,46 +324,82 @@ def _gradient_boosting(est: Any, method: str) -> Kernel:
     trees = [stages[i, k].tree_ for i in range(stages.shape[0]) for k in range(per_stage)]
     # predict_stages compares x <= threshold only: a NaN goes right whatever the node says.
     forest = stack_trees([_sk_nodes(t, nan_aware=False) for t in trees])
-    scaled = est.learning_rate * _tree_values(trees)[:, 0]
     initial = np.asarray(est._raw_predict_init(np.zeros((1, est.n_features_in_))), dtype=np.float64)
-    read = _reader(est, np.float32)
-    compiled_stages = _sklearn_predict_stages()
+    classifier = hasattr(est, "classes_")
+    if classifier and type(est._loss).__name__ not in {"HalfBinomialLoss", "HalfMultinomialLoss"}:
+        raise NotCompilable(f"the {type(est._loss).__name__} loss")
+    methods = ("decision_function", "predict", "predict_proba") if classifier else ("predict",)
+    return _tree_plan(
+        est,
+        method,
+        "gradient_boosting",
+        methods,
+        forest,
+        params={"per_stage": per_stage},
+        values=est.learning_rate * _tree_values(trees)[:, 0],
+        initial=initial,
+        classes=est.classes_ if classifier else None,
+    )
+
+
+def _build_gradient_boosting(
+    plan: Plan, raw_of: Callable[[np.ndarray], np.ndarray] | None = None
+) -> Kernel:
+    read = matrix_reader(plan.params["read"])
+    walk = raw_of or _boosted_raw(plan)
 
     def raw(data: Any) -> np.ndarray:
-        matrix = read(data)
-        if compiled_stages is not None and len(matrix) > NATIVE_ABOVE_ROWS:
-            # scikit-learn's own compiled loop, without the validation `predict` repeats
-            # (done by `read`, as scikit-learn words it).
-            out = np.repeat(initial, len(matrix), axis=0)
-            compiled_stages(stages, matrix, est.learning_rate, out)
-            return out
-        hits = scaled.take(forest.leaves(matrix))
-        return _boosted_sum(initial, hits, per_stage)
+        return walk(read(data))
 
-    if not hasattr(est, "classes_"):
-        return _methods(est, method, {"predict": lambda d: raw(d).ravel()})
-    classes, loss = est.classes_, est._loss
+    classes = plan.arrays.get("classes")
+    if classes is None:
+        return _methods(
+            plan.params["class"], plan.params["method"], {"predict": lambda d: raw(d).ravel()}
+        )
 
     def decision_function(data: Any) -> np.ndarray:
         scores = raw(data)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     # Unlike HistGradientBoosting below, a margin of exactly 0 is the positive class here,
-    # and the loss maps the squeezed scores: both as scikit-learn's two classes do.
+    # and the probabilities map the squeezed scores: both as scikit-learn's two classes do.
     def predict(data: Any) -> np.ndarray:
         scores = decision_function(data)
         encoded = (scores >= 0).astype(int) if scores.ndim == 1 else np.argmax(scores, axis=1)
         return classes[encoded]
 
+    def predict_proba(data: Any) -> np.ndarray:
+        scores = decision_function(data)
+        return _two_class_proba(expit(scores)) if scores.ndim == 1 else softmax(scores)
+
     return _methods(
-        est,
-        method,
+        plan.params["class"],
+        plan.params["method"],
         {
             "decision_function": decision_function,
             "predict": predict,
-            "predict_proba": lambda d: loss.predict_proba(decision_function(d)),
+            "predict_proba": predict_proba,
         },
     )
+
+
+def _gradient_boosting_with_sklearn(est: Any, plan: Plan, kernel: Kernel) -> Kernel:
+    """Big batches through scikit-learn's own compiled stage loop (without the second
+    validation `predict` makes: the plan's reader made it, as scikit-learn words it)."""
+    try:
+        from sklearn.ensemble._gradient_boosting import predict_stages
+    except ImportError:  # another layout of scikit-learn: the numpy walk serves all sizes
+        return kernel
+    walk, initial, stages = _boosted_raw(plan), plan.arrays["initial"], est.estimators_
+
+    def raw_of(matrix: np.ndarray) -> np.ndarray:
+        if len(matrix) <= NATIVE_ABOVE_ROWS:
+            return walk(matrix)
+        out = np.repeat(initial, len(matrix), axis=0)
+        predict_stages(stages, np.ascontiguousarray(matrix), est.learning_rate, out)
+        return out
+
+    return _build_gradient_boosting(plan, raw_of)
 
 
 def _hgb_nodes(predictor: Any) -> TreeNodes:
@@ -263,24 +416,63 @@ def _hgb_nodes(predictor: Any) -> TreeNodes:
     )
 
 
-def _hist_gradient_boosting(est: Any, method: str) -> Kernel:
+#: scikit-learn's link functions by class name -> how the raw scores map to predictions.
+_LINKS = {
+    "IdentityLink": "identity",
+    "LogLink": "exp",
+    "LogitLink": "expit",
+    "MultinomialLogit": "softmax",
+}
+
+
+def _hist_gradient_boosting(est: Any, method: str) -> Plan:
     if getattr(est, "_preprocessor", None) is not None:
         raise NotCompilable("categorical features")
+    link = _LINKS.get(type(est._loss.link).__name__)
+    if link is None:
+        raise NotCompilable(f"the {type(est._loss.link).__name__} link")
     predictors = est._predictors
     per_stage = est.n_trees_per_iteration_
     flat = [p for stage in predictors for p in stage]
     forest = stack_trees([_hgb_nodes(p) for p in flat])
-    values = np.concatenate([p.nodes["value"].astype(np.float64) for p in flat])
-    initial = np.asarray(est._baseline_prediction, dtype=np.float64).reshape(1, per_stage)
-    leaves = _leaves(forest, _reader(est, np.float64, finite=False))
-    loss = est._loss
+    classifier = hasattr(est, "classes_")
+    methods = ("decision_function", "predict", "predict_proba") if classifier else ("predict",)
+    return _tree_plan(
+        est,
+        method,
+        "hist_gradient_boosting",
+        methods,
+        forest,
+        dtype="float64",
+        finite=False,
+        params={"per_stage": per_stage, "link": link},
+        values=np.concatenate([p.nodes["value"].astype(np.float64) for p in flat]),
+        initial=np.asarray(est._baseline_prediction, dtype=np.float64).reshape(1, per_stage),
+        classes=est.classes_ if classifier else None,
+    )
+
+
+def _inverse_link(link: str, scores: np.ndarray) -> np.ndarray:
+    if link == "exp":
+        return np.exp(scores)
+    if link == "expit":
+        return expit(scores)
+    if link == "softmax":
+        return softmax(scores)
+    return scores
+
+
+def _build_hist_gradient_boosting(plan: Plan) -> Kernel:
+    read, walk = matrix_reader(plan.params["read"]), _boosted_raw(plan)
+    link = plan.params["link"]
 
     def raw(data: Any) -> np.ndarray:
-        return _boosted_sum(initial, values.take(leaves(data)), per_stage)
+        return walk(read(data))
 
-    if not hasattr(est, "classes_"):
-        return _methods(est, method, {"predict": lambda d: loss.link.inverse(raw(d).ravel())})
-    classes = est.classes_
+    classes = plan.arrays.get("classes")
+    if classes is None:
+        predict = {"predict": lambda d: _inverse_link(link, raw(d).ravel())}
+        return _methods(plan.params["class"], plan.params["method"], predict)
 
     def decision_function(data: Any) -> np.ndarray:
         scores = raw(data)
@@ -291,13 +483,19 @@ def _hist_gradient_boosting(est: Any, method: str) -> Kernel:
         encoded = (scores.ravel() > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(1)
         return classes[encoded]
 
+    def predict_proba(data: Any) -> np.ndarray:
+        scores = raw(data)
+        if scores.shape[1] == 1:
+            return _two_class_proba(expit(scores.ravel()))
+        return softmax(scores)
+
     return _methods(
-        est,
-        method,
+        plan.params["class"],
+        plan.params["method"],
         {
             "decision_function": decision_function,
             "predict": predict,
-            "predict_proba": lambda d: loss.predict_proba(raw(d)),
+            "predict_proba": predict_proba,
         },
     )
 
@@ -394,13 +592,13 @@ _LINEAR_CLASSIFIERS = [
 NATIVE_ABOVE_ROWS = 64
 
 
-def _trees(translate: Callable[[Any, str], Kernel], native: bool = True) -> Translator:
-    return Translator(translate, _tree_probe, NATIVE_ABOVE_ROWS if native else None)
+def _trees(plan: Callable[[Any, str], Plan]) -> Translator:
+    return Translator(_tree_probe, plan=plan, native_above_rows=NATIVE_ABOVE_ROWS)
 
 
 TRANSLATORS = {
-    **{name: Translator(_linear_regressor, _linear_probe) for name in _LINEAR_REGRESSORS},
-    **{name: Translator(_linear_classifier, _linear_probe) for name in _LINEAR_CLASSIFIERS},
+    **{name: Translator(_linear_probe, plan=_linear_regressor) for name in _LINEAR_REGRESSORS},
+    **{name: Translator(_linear_probe, plan=_linear_classifier) for name in _LINEAR_CLASSIFIERS},
     "DecisionTreeRegressor": _trees(_decision_tree),
     "DecisionTreeClassifier": _trees(_decision_tree),
     "ExtraTreeRegressor": _trees(_decision_tree),
@@ -409,9 +607,23 @@ TRANSLATORS = {
     "RandomForestClassifier": _trees(_forest),
     "ExtraTreesRegressor": _trees(_forest),
     "ExtraTreesClassifier": _trees(_forest),
-    # Big batches take scikit-learn's stage loop inside the kernel (see _gradient_boosting).
-    "GradientBoostingRegressor": _trees(_gradient_boosting, native=False),
-    "GradientBoostingClassifier": _trees(_gradient_boosting, native=False),
+    # Big batches take scikit-learn's stage loop inside the kernel, not its `predict`.
+    **{
+        name: Translator(
+            _tree_probe, plan=_gradient_boosting, with_sklearn=_gradient_boosting_with_sklearn
+        )
+        for name in ("GradientBoostingRegressor", "GradientBoostingClassifier")
+    },
     "HistGradientBoostingRegressor": _trees(_hist_gradient_boosting),
     "HistGradientBoostingClassifier": _trees(_hist_gradient_boosting),
+}
+BUILDERS: dict[str, Callable[[Plan], Kernel]] = {
+    "linear_regressor": _build_linear_regressor,
+    "linear_classifier": _build_linear_classifier,
+    "tree_regressor": _build_tree_regressor,
+    "tree_classifier": _build_tree_classifier,
+    "forest_regressor": _build_forest_regressor,
+    "forest_classifier": _build_forest_classifier,
+    "gradient_boosting": _build_gradient_boosting,
+    "hist_gradient_boosting": _build_hist_gradient_boosting,
 }

@@ -18,13 +18,14 @@ from inferpipe.transformers._sklearn_fast.checks import (
     as_matrix,
     check_finite,
     check_width,
-    float_matrix,
+    matrix_reader,
 )
 from inferpipe.transformers._sklearn_fast.registry import (
     NotCompilable,
+    Plan,
     Translator,
-    allows_nan,
     random_probe,
+    reader_params,
 )
 
 Kernel = Callable[[Any], Any]
@@ -37,15 +38,22 @@ def _only_transform(method: str) -> None:
 
 def _numeric(estimator: Any) -> Callable[[Any], np.ndarray]:
     """The input check of a numeric transformer: floats, width, NaN as its tags allow."""
-    name = type(estimator).__name__
-    width = getattr(estimator, "n_features_in_", None)
-    nan_ok = allows_nan(estimator)
-    return lambda data: float_matrix(data, name, width, nan_ok)
+    return matrix_reader(reader_params(estimator))
 
 
-def _centre_then_scale(est: Any, centre: Any, scale: Any) -> Kernel:
+def _arrays(**values: Any) -> dict[str, np.ndarray]:
+    """Fitted arrays in their own dtype (scikit-learn computes in it)."""
+    return {k: np.asarray(v) for k, v in values.items() if v is not None}
+
+
+def _plan_centre_then_scale(est: Any, centre: Any, scale: Any) -> Plan:
     """x - centre, then / scale, in place (StandardScaler and RobustScaler alike)."""
-    read = _numeric(est)
+    return Plan("centre_then_scale", reader_params(est), _arrays(centre=centre, scale=scale))
+
+
+def _build_centre_then_scale(plan: Plan) -> Kernel:
+    read = matrix_reader(plan.params)
+    centre, scale = plan.arrays.get("centre"), plan.arrays.get("scale")
 
     def run(data: Any) -> np.ndarray:
         matrix = read(data)
@@ -58,48 +66,48 @@ def _centre_then_scale(est: Any, centre: Any, scale: Any) -> Kernel:
     return run
 
 
-def _standard_scaler(est: Any, method: str) -> Kernel:
+def _standard_scaler(est: Any, method: str) -> Plan:
     _only_transform(method)
-    return _centre_then_scale(
+    return _plan_centre_then_scale(
         est, est.mean_ if est.with_mean else None, est.scale_ if est.with_std else None
     )
 
 
-def _min_max_scaler(est: Any, method: str) -> Kernel:
+def _robust_scaler(est: Any, method: str) -> Plan:
     _only_transform(method)
-    read = _numeric(est)
+    return _plan_centre_then_scale(
+        est,
+        est.center_ if est.with_centering else None,
+        est.scale_ if est.with_scaling else None,
+    )
+
+
+def _min_max_scaler(est: Any, method: str) -> Plan:
+    _only_transform(method)
     low, high = est.feature_range
+    params = {**reader_params(est), "low": float(low), "high": float(high), "clip": bool(est.clip)}
+    return Plan("min_max", params, _arrays(scale=est.scale_, min=est.min_))
+
+
+def _build_min_max(plan: Plan) -> Kernel:
+    read = matrix_reader(plan.params)
+    scale, low_end = plan.arrays["scale"], plan.arrays["min"]
+    low, high, clip = plan.params["low"], plan.params["high"], plan.params["clip"]
 
     def run(data: Any) -> np.ndarray:
         matrix = read(data)
-        matrix *= est.scale_
-        matrix += est.min_
-        if est.clip:
+        matrix *= scale
+        matrix += low_end
+        if clip:
             np.clip(matrix, low, high, out=matrix)
         return matrix
 
     return run
 
 
-def _max_abs_scaler(est: Any, method: str) -> Kernel:
+def _max_abs_scaler(est: Any, method: str) -> Plan:
     _only_transform(method)
-    read = _numeric(est)
-
-    def run(data: Any) -> np.ndarray:
-        matrix = read(data)
-        matrix /= est.scale_
-        return matrix
-
-    return run
-
-
-def _robust_scaler(est: Any, method: str) -> Kernel:
-    _only_transform(method)
-    return _centre_then_scale(
-        est,
-        est.center_ if est.with_centering else None,
-        est.scale_ if est.with_scaling else None,
-    )
+    return _plan_centre_then_scale(est, None, est.scale_)
 
 
 def _row_norms(matrix: np.ndarray, norm: str) -> np.ndarray:
@@ -114,10 +122,14 @@ def _row_norms(matrix: np.ndarray, norm: str) -> np.ndarray:
     return norms
 
 
-def _normalizer(est: Any, method: str) -> Kernel:
+def _normalizer(est: Any, method: str) -> Plan:
     _only_transform(method)
-    read = _numeric(est)
-    norm = est.norm
+    return Plan("normalize", {**reader_params(est), "norm": str(est.norm)})
+
+
+def _build_normalize(plan: Plan) -> Kernel:
+    read = matrix_reader(plan.params)
+    norm = plan.params["norm"]
 
     def run(data: Any) -> np.ndarray:
         matrix = read(data)
@@ -129,7 +141,7 @@ def _normalizer(est: Any, method: str) -> Kernel:
     return run
 
 
-def _simple_imputer(est: Any, method: str) -> Kernel:
+def _simple_imputer(est: Any, method: str) -> Plan:
     _only_transform(method)
     if est.add_indicator:
         raise NotCompilable("add_indicator=True")
@@ -143,17 +155,22 @@ def _simple_imputer(est: Any, method: str) -> Kernel:
     keep = np.arange(len(statistics))
     if not est.keep_empty_features:  # columns empty at fit are dropped, as in scikit-learn
         keep = np.flatnonzero(~np.isnan(statistics))
-    kept = statistics[keep]
-    width = getattr(est, "n_features_in_", None)
-    name = type(est).__name__
+    # NaN passes the reader's check: filling it is this step's job.
+    params = {**reader_params(est), "nan_ok": True}
+    return Plan("impute", params, {"keep": keep, "fill": statistics[keep]})
+
+
+def _build_impute(plan: Plan) -> Kernel:
+    read = matrix_reader(plan.params)
+    keep, fill = plan.arrays["keep"], plan.arrays["fill"]
 
     def run(data: Any) -> np.ndarray:
-        matrix = float_matrix(data, name, width, True)
+        matrix = read(data)
         if len(keep) != matrix.shape[1]:
             matrix = matrix[:, keep]
         holes = np.isnan(matrix)
         if holes.any():
-            matrix = np.where(holes, kept.astype(matrix.dtype), matrix)
+            matrix = np.where(holes, fill.astype(matrix.dtype), matrix)
         return matrix
 
     return run
@@ -257,12 +274,18 @@ def _imputer_probe(est: Any) -> np.ndarray:
 
 
 TRANSLATORS = {
-    "StandardScaler": Translator(_standard_scaler, _scaled_probe),
-    "MinMaxScaler": Translator(_min_max_scaler, _probe),
-    "MaxAbsScaler": Translator(_max_abs_scaler, _probe),
-    "RobustScaler": Translator(_robust_scaler, _scaled_probe),
-    "Normalizer": Translator(_normalizer, _probe),
-    "SimpleImputer": Translator(_simple_imputer, _imputer_probe),
-    "PolynomialFeatures": Translator(_polynomial_features, _probe),
-    "FunctionTransformer": Translator(_function_transformer, _probe),
+    "StandardScaler": Translator(_scaled_probe, plan=_standard_scaler),
+    "MinMaxScaler": Translator(_probe, plan=_min_max_scaler),
+    "MaxAbsScaler": Translator(_probe, plan=_max_abs_scaler),
+    "RobustScaler": Translator(_scaled_probe, plan=_robust_scaler),
+    "Normalizer": Translator(_probe, plan=_normalizer),
+    "SimpleImputer": Translator(_imputer_probe, plan=_simple_imputer),
+    "PolynomialFeatures": Translator(_probe, translate=_polynomial_features),
+    "FunctionTransformer": Translator(_probe, translate=_function_transformer),
+}
+BUILDERS = {
+    "centre_then_scale": _build_centre_then_scale,
+    "min_max": _build_min_max,
+    "normalize": _build_normalize,
+    "impute": _build_impute,
 }

@@ -13,11 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from inferpipe.serving.frames import column_arrays
-from inferpipe.transformers._sklearn_fast.checks import as_matrix, check_width
-from inferpipe.transformers._sklearn_fast.registry import NotCompilable
+from inferpipe.transformers._sklearn_fast.plans import build, chain_kernel, columns_kernel
+from inferpipe.transformers._sklearn_fast.registry import NotCompilable, Plan, Translator
 from inferpipe.transformers._sklearn_fast.tables import lookup
 from inferpipe.transformers._sklearn_fast.verify import verify
 
@@ -37,10 +34,12 @@ class StepReport:
 
 @dataclass
 class CompiledModel:
-    """`call(features)` answers what `getattr(model, method)(features)` answers."""
+    """`call(features)` answers what `getattr(model, method)(features)` answers; `plan`
+    is the whole program as data when every step has one (what `stored` saves)."""
 
     call: Kernel
     steps: list[StepReport] = field(default_factory=list)
+    plan: Plan | None = None
 
     @property
     def fully_compiled(self) -> bool:
@@ -58,11 +57,18 @@ class CompiledModel:
         return text
 
 
+@dataclass
+class _Compiled:
+    kernel: Kernel
+    #: None when this step (or one inside it) cannot be stored.
+    plan: Plan | None
+
+
 def compile_model(model: Any, method: str) -> CompiledModel:
     """Compile `model.<method>`; steps that cannot be compiled keep scikit-learn's."""
     steps: list[StepReport] = []
-    call = _compile(model, method, type(model).__name__, steps)
-    return CompiledModel(call, steps)
+    compiled = _compile(model, method, type(model).__name__, steps)
+    return CompiledModel(compiled.kernel, steps, compiled.plan)
 
 
 def _output_is_default(estimator: Any) -> bool:
@@ -70,7 +76,7 @@ def _output_is_default(estimator: Any) -> bool:
     return config.get("transform", "default") == "default"
 
 
-def _compile(estimator: Any, method: str, path: str, steps: list[StepReport]) -> Kernel:
+def _compile(estimator: Any, method: str, path: str, steps: list[StepReport]) -> _Compiled:
     name = type(estimator).__name__
     if type(estimator).__module__.startswith("sklearn.") and _output_is_default(estimator):
         if name == "Pipeline":
@@ -80,7 +86,18 @@ def _compile(estimator: Any, method: str, path: str, steps: list[StepReport]) ->
     return _leaf(estimator, method, path, steps)
 
 
-def _leaf(estimator: Any, method: str, path: str, steps: list[StepReport]) -> Kernel:
+def _translate(translator: Translator, estimator: Any, method: str) -> _Compiled:
+    if translator.plan is None:
+        assert translator.translate is not None
+        return _Compiled(translator.translate(estimator, method), None)
+    plan = translator.plan(estimator, method)
+    kernel = build(plan)
+    if translator.with_sklearn is not None:
+        kernel = translator.with_sklearn(estimator, plan, kernel)
+    return _Compiled(kernel, plan)
+
+
+def _leaf(estimator: Any, method: str, path: str, steps: list[StepReport]) -> _Compiled:
     fallback: Kernel = getattr(estimator, method)
     translator = lookup(estimator)
     reason = "no translation"
@@ -88,8 +105,11 @@ def _leaf(estimator: Any, method: str, path: str, steps: list[StepReport]) -> Ke
         reason = "set_output(transform=...) is not the default"
     elif translator is not None:
         try:
-            kernel = translator.translate(estimator, method)
-            verify(estimator, method, kernel, translator.probe(estimator))
+            compiled = _translate(translator, estimator, method)
+            probe = translator.probe(estimator)
+            verify(estimator, method, compiled.kernel, probe)
+            if compiled.plan is not None and translator.with_sklearn is not None:
+                verify(estimator, method, build(compiled.plan), probe)  # the stored form
         except NotCompilable as exc:
             reason = str(exc)
         except Exception as exc:  # an artifact we did not foresee: serve it unchanged
@@ -97,9 +117,10 @@ def _leaf(estimator: Any, method: str, path: str, steps: list[StepReport]) -> Ke
             reason = f"{type(exc).__name__}: {exc}"
         else:
             steps.append(StepReport(path, True))
-            return _by_batch_size(kernel, fallback, translator.native_above_rows)
+            kernel = _by_batch_size(compiled.kernel, fallback, translator.native_above_rows)
+            return _Compiled(kernel, compiled.plan)
     steps.append(StepReport(path, False, reason))
-    return fallback
+    return _Compiled(fallback, None)
 
 
 def _by_batch_size(kernel: Kernel, native: Kernel, limit: int | None) -> Kernel:
@@ -113,28 +134,28 @@ def _by_batch_size(kernel: Kernel, native: Kernel, limit: int | None) -> Kernel:
     return run
 
 
-def _pipeline(pipeline: Any, method: str, path: str, steps: list[StepReport]) -> Kernel:
+def _all_planned(parts: list[_Compiled]) -> bool:
+    return all(part.plan is not None for part in parts)
+
+
+def _pipeline(pipeline: Any, method: str, path: str, steps: list[StepReport]) -> _Compiled:
     named = [(n, s) for n, s in pipeline.steps if s is not None and s != "passthrough"]
-    kernels: list[Kernel] = []
-    for index, (step_name, step) in enumerate(named):
-        last = index == len(named) - 1
-        kernels.append(
-            _compile(step, method if last else "transform", f"{path}/{step_name}", steps)
-        )
-
-    def run(features: Any) -> Any:
-        for kernel in kernels:
-            features = kernel(features)
-        return features
-
-    return run
+    parts = [
+        _compile(step, method if i == len(named) - 1 else "transform", f"{path}/{n}", steps)
+        for i, (n, step) in enumerate(named)
+    ]
+    plan = None
+    if _all_planned(parts):
+        plan = Plan("pipeline", children=tuple(p.plan for p in parts if p.plan is not None))
+    return _Compiled(chain_kernel([p.kernel for p in parts]), plan)
 
 
-def _column_transformer(transformer: Any, path: str, steps: list[StepReport]) -> Kernel:
+def _column_transformer(transformer: Any, path: str, steps: list[StepReport]) -> _Compiled:
     indices = getattr(transformer, "_transformer_to_input_indices", None)
     if indices is None:
         return _leaf(transformer, "transform", path, steps)
     parts: list[tuple[list[int], Kernel | None]] = []
+    children: list[_Compiled] = []
     compiled: set[Kernel] = set()
     for name, child, _columns in transformer.transformers_:
         selected = [int(i) for i in indices.get(name, [])]
@@ -143,32 +164,19 @@ def _column_transformer(transformer: Any, path: str, steps: list[StepReport]) ->
         kernel = None
         if not (isinstance(child, str) and child == "passthrough"):
             before = len(steps)
-            kernel = _compile(child, "transform", f"{path}/{name}", steps)
+            part = _compile(child, "transform", f"{path}/{name}", steps)
+            children.append(part)
+            kernel = part.kernel
             if all(step.compiled for step in steps[before:]):
                 compiled.add(kernel)
         parts.append((selected, kernel))
     width = getattr(transformer, "n_features_in_", None)
-
-    def run(features: Any) -> Any:
-        named = hasattr(features, "columns")
-        if not named:
-            features = as_matrix(features)
-        check_width(features, width, "ColumnTransformer")
-        # A frame's columns are taken out once: pandas indexing per part costs more than
-        # the arithmetic of a small request.
-        arrays = column_arrays(features) if named else None
-        blocks = []
-        for selected, kernel in parts:
-            if arrays is None:
-                part: Any = features[:, selected]
-            elif kernel is None or kernel in compiled:
-                part = np.column_stack([arrays[i] for i in selected])
-            else:
-                part = features.iloc[:, selected]  # scikit-learn sees the frame it expects
-            block = as_matrix(part) if kernel is None else kernel(part)
-            blocks.append(block.toarray() if hasattr(block, "toarray") else np.asarray(block))
-        if not blocks:
-            return np.zeros((features.shape[0], 0))
-        return np.hstack(blocks)
-
-    return run
+    plan = None
+    if _all_planned(children):
+        layout = [[selected, kernel is not None] for selected, kernel in parts]
+        plan = Plan(
+            "column_transformer",
+            {"parts": layout, "width": width},
+            children=tuple(c.plan for c in children if c.plan is not None),
+        )
+    return _Compiled(columns_kernel(parts, width, compiled.__contains__), plan)

@@ -76,8 +76,13 @@ def verify(estimator: Any, method: str, kernel: Callable[[Any], Any], probe: np.
     if saved_jobs not in (None, 1):
         estimator.n_jobs = 1  # no thread pools in the master process before fork
     try:
-        # Kernels may take another path for big batches than for small ones: both count.
-        cases = [("probe rows", probe), ("a few probe rows", probe[:SMALL_BATCH_ROWS])]
+        # Kernels may take another path for big batches than for small ones, and columns
+        # taken from a frame arrive in Fortran order: all count.
+        cases = [
+            ("probe rows", probe),
+            ("a few probe rows", probe[:SMALL_BATCH_ROWS]),
+            ("probe rows in Fortran order", np.asfortranarray(probe)),
+        ]
         cases += [
             (label, planted)
             for label, value in (("a NaN", np.nan), ("an infinity", np.inf))
