@@ -27,7 +27,7 @@ from inferpipe.transformers._sklearn_fast.checks import (
     as_matrix,
     check_finite,
     check_width,
-    float_matrix,
+    matrix_reader,
 )
 from inferpipe.transformers._sklearn_fast.registry import (
     NotCompilable,
@@ -128,13 +128,18 @@ def _plan_tables(est: Any, tables: list[CategoryTable]) -> Plan:
     return Plan("category_tables", params, arrays)
 
 
-def _build_tables(plan: Plan) -> Kernel:
-    tables = [
+def _tables_of(plan: Plan) -> list[CategoryTable]:
+    """The tables `_plan_tables` recorded, rebuilt."""
+    return [
         _table(
             c["categories"], plan.arrays[f"rows{j}"], plan.arrays.get(f"unknown{j}"), c["column"]
         )
         for j, c in enumerate(plan.params["columns"])
     ]
+
+
+def _build_tables(plan: Plan) -> Kernel:
+    tables = _tables_of(plan)
     width, name = plan.params["width"], plan.params["name"]
 
     def run(data: Any) -> np.ndarray:
@@ -172,19 +177,36 @@ def _target(est: Any, method: str) -> Plan:
     )
 
 
-def _kbins(est: Any, method: str) -> Kernel:
+def _kbins(est: Any, method: str) -> Plan:
     _only_transform(method)
-    edges = [np.asarray(e)[1:-1] for e in est.bin_edges_]
-    name = type(est).__name__
-    width = est.n_features_in_
-    nan_ok = allows_nan(est)
+    dtype = None if est.dtype is None else np.dtype(est.dtype).name
+    arrays = {
+        f"edges{j}": np.asarray(e, dtype=np.float64)[1:-1] for j, e in enumerate(est.bin_edges_)
+    }
+    params: dict[str, Any] = {
+        "read": {
+            "name": type(est).__name__,
+            "width": est.n_features_in_,
+            "nan_ok": allows_nan(est),
+            "dtype": dtype,
+        },
+        "columns": len(est.bin_edges_),
+    }
     encoder = getattr(est, "_encoder", None) if est.encode != "ordinal" else None
-    tables = None
+    children: tuple[Plan, ...] = ()
     if encoder is not None:
         tables = category_tables(encoder, encoder.categories_, list(encoder._n_features_outs))
+        children = (_plan_tables(encoder, tables),)
+    return Plan("bins", params, arrays, children)
+
+
+def _build_bins(plan: Plan) -> Kernel:
+    read = matrix_reader(plan.params["read"])
+    edges = [plan.arrays[f"edges{j}"] for j in range(plan.params["columns"])]
+    tables = _tables_of(plan.children[0]) if plan.children else None
 
     def run(data: Any) -> np.ndarray:
-        matrix = float_matrix(data, name, width, nan_ok, est.dtype)
+        matrix = read(data)
         for j, inner in enumerate(edges):
             matrix[:, j] = np.searchsorted(inner, matrix[:, j], side="right")
         if tables is None:
@@ -217,6 +239,6 @@ TRANSLATORS = {
     "OneHotEncoder": Translator(_category_probe, plan=_one_hot),
     "OrdinalEncoder": Translator(_category_probe, plan=_ordinal),
     "TargetEncoder": Translator(_category_probe, plan=_target),
-    "KBinsDiscretizer": Translator(_bins_probe, translate=_kbins),
+    "KBinsDiscretizer": Translator(_bins_probe, plan=_kbins),
 }
-BUILDERS = {"category_tables": _build_tables}
+BUILDERS = {"category_tables": _build_tables, "bins": _build_bins}

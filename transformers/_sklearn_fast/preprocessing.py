@@ -186,9 +186,8 @@ def _terms(est: Any) -> list[tuple[int, ...]]:
     return terms
 
 
-def _polynomial_features(est: Any, method: str) -> Kernel:
+def _polynomial_features(est: Any, method: str) -> Plan:
     _only_transform(method)
-    read = _numeric(est)
     try:
         terms = _terms(est)
     except AttributeError as exc:
@@ -199,6 +198,12 @@ def _polynomial_features(est: Any, method: str) -> Kernel:
     )
     if check.shape != powers.shape or (check != powers).any():
         raise NotCompilable("term order differs from powers_")
+    return Plan("polynomial", {**reader_params(est), "terms": [list(t) for t in terms]})
+
+
+def _build_polynomial(plan: Plan) -> Kernel:
+    read = matrix_reader(plan.params)
+    terms = [tuple(t) for t in plan.params["terms"]]
 
     def run(data: Any) -> np.ndarray:
         matrix = read(data)
@@ -223,30 +228,39 @@ def _polynomial_features(est: Any, method: str) -> Kernel:
     return run
 
 
-def _function_transformer(est: Any, method: str) -> Kernel:
+def _function_transformer(est: Any, method: str) -> Plan:
     _only_transform(method)
     func = est.func
-    if func is None:  # the identity (ColumnTransformer's fitted "passthrough" is one)
-
-        def func(matrix: np.ndarray) -> np.ndarray:
-            return matrix
-
-    elif not isinstance(func, np.ufunc) or func.nin != 1 or est.kw_args:
+    if func is not None and (
+        not isinstance(func, np.ufunc)
+        or func.nin != 1
+        or est.kw_args
+        or getattr(np, func.__name__, None) is not func
+    ):
         raise NotCompilable("only a one-argument numpy ufunc without kw_args is compiled")
-    width = getattr(est, "n_features_in_", None)
-    fallback = est.transform
+    params = {
+        "ufunc": None if func is None else func.__name__,  # the identity: fitted "passthrough"
+        "validate": bool(est.validate),
+        "width": getattr(est, "n_features_in_", None),
+    }
+    return Plan("function", params)
+
+
+def _build_function(plan: Plan) -> Kernel:
+    name, validate, width = plan.params["ufunc"], plan.params["validate"], plan.params["width"]
+    func = (lambda matrix: matrix) if name is None else getattr(np, name)
+    if not isinstance(func, np.ufunc) and name is not None:
+        raise ValueError(f"{name!r} is not a numpy ufunc")
 
     def run(data: Any) -> Any:
-        if est.validate:
+        if validate:
             matrix = as_matrix(data)
             check_width(matrix, width, "FunctionTransformer")
             if matrix.dtype.kind == "O":
                 matrix = matrix.astype(np.float64)
             check_finite(matrix, allow_nan=False)
             return func(matrix)
-        if not isinstance(data, np.ndarray):
-            return fallback(data)  # a frame stays a frame, as in scikit-learn
-        return func(data)
+        return func(data)  # a frame stays a frame, as in scikit-learn
 
     return run
 
@@ -280,12 +294,14 @@ TRANSLATORS = {
     "RobustScaler": Translator(_scaled_probe, plan=_robust_scaler),
     "Normalizer": Translator(_probe, plan=_normalizer),
     "SimpleImputer": Translator(_imputer_probe, plan=_simple_imputer),
-    "PolynomialFeatures": Translator(_probe, translate=_polynomial_features),
-    "FunctionTransformer": Translator(_probe, translate=_function_transformer),
+    "PolynomialFeatures": Translator(_probe, plan=_polynomial_features),
+    "FunctionTransformer": Translator(_probe, plan=_function_transformer),
 }
 BUILDERS = {
     "centre_then_scale": _build_centre_then_scale,
     "min_max": _build_min_max,
     "normalize": _build_normalize,
     "impute": _build_impute,
+    "polynomial": _build_polynomial,
+    "function": _build_function,
 }

@@ -3,12 +3,15 @@ of its parameters, on 1,200 rows with missing values, unseen categories and extr
 
 Numbers agree within 1e-12 (relative, 1e-12 floor), shapes and dtypes exactly; where
 scikit-learn refuses a request (NaN into a model that takes none), so does the kernel.
+Each compiled program is also stored as plain arrays, loaded back and checked again.
 """
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +22,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 
-from inferpipe.transformers._sklearn_fast import compile_model
+from inferpipe.transformers._sklearn_fast import compile_model, stored
 
 ROWS = 1200
 NUMBERS = ["a", "b", "c", "d"]
@@ -85,6 +88,22 @@ def check_matches(model: Any, method: str, data: Any, all_compiled: bool = True)
     chunks = [_quiet(compiled.call, _rows(data, i, i + 50)) for i in range(0, len(data), 50)]
     assert not any(isinstance(c, ValueError) for c in chunks)
     _same(expected, np.concatenate([_dense(c) for c in chunks]))
+    if isinstance(data, np.ndarray):  # columns taken from a frame arrive in Fortran order
+        _same(expected, _quiet(compiled.call, np.asfortranarray(data)))
+    if all_compiled:
+        _same(expected, _quiet(_stored_call(compiled), data))
+
+
+def _stored_call(compiled: Any) -> Callable[[Any], Any]:
+    """The program as `inferpipe compile-sklearn` stores it, loaded back (numpy only)."""
+    assert compiled.plan is not None, f"not storable: {compiled.summary()}"
+    files = stored.compiled_files(compiled.plan, {"method": "m"})
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in files.items():
+            (Path(folder) / name).write_bytes(data)
+        about = stored.read_about(Path(folder))
+        assert about is not None
+        return stored.load_stored(Path(folder), about).call
 
 
 def _rows(data: Any, start: int, stop: int) -> Any:
