@@ -241,6 +241,18 @@ def docker_servers(work: Path, spec: Path) -> list[Server]:
     ]
 
 
+def compiled_server(work: Path) -> Server:
+    """`inferpipe serve` of the compiled form (no scikit-learn import at start)."""
+    port = free_port()
+    return Server(
+        "inferpipe, compiled artifact",
+        [sys.executable, "-P", "-m", "inferpipe", "serve", "--model-dir", str(work / "compiled")],
+        {"SAGEMAKER_BIND_TO_PORT": str(port), "SAGEMAKER_MODEL_SERVER_WORKERS": "2"},
+        f"http://127.0.0.1:{port}/ping",
+        f"http://127.0.0.1:{port}/invocations",
+    )
+
+
 def servers(work: Path, spec: Path, smoke: bool, with_mlflow: bool) -> list[Server]:
     python = sys.executable
     base, ours = free_port(), free_port()
@@ -261,6 +273,7 @@ def servers(work: Path, spec: Path, smoke: bool, with_mlflow: bool) -> list[Serv
             f"http://127.0.0.1:{ours}/ping",
             f"http://127.0.0.1:{ours}/invocations",
         ),
+        *([] if smoke else [compiled_server(work)]),
         handmade_chain("hand-made router + 3 echo stages", work, ("echo",) * 3),
         handmade_chain(
             "hand-made router + 3 Flask stages", work, ("preprocess", "model", "postprocess")

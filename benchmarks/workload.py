@@ -2,7 +2,8 @@
 scale the numbers, one-hot the sex) and a GradientBoostingRegressor.
 
 Writes, under one folder: `whole/` (the Pipeline in one model dir, for one container and
-the baseline), `preprocess/`, `model/`, `postprocess/` (the same work split into three
+the baseline), `compiled/` (the same with its compiled form, as `inferpipe compile-sklearn`
+writes it), `preprocess/`, `model/`, `postprocess/` (the same work split into three
 inferpipe containers), `spec.yaml` (those three behind a local endpoint), `fused.yaml`
 (the same with `fuse: true`: one container running the three in process), and the request
 bodies `one.csv` (1 row) and `many.csv` (1,000 rows).
@@ -11,6 +12,7 @@ bodies `one.csv` (1 row) and `many.csv` (1,000 rows).
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -85,6 +87,18 @@ def fit_pipeline() -> tuple[object, pd.DataFrame]:
     return make_pipeline(features, regressor).fit(data[FEATURES], data["rings"]), data
 
 
+def _compiled_copy(source: Path, target: Path) -> None:
+    """`source` plus its compiled form (as `inferpipe compile-sklearn` writes it)."""
+    from inferpipe.serving.settings import ServingSettings
+    from inferpipe.transformers.sklearn import SklearnStage
+
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    stage = SklearnStage()
+    stage.load_from_joblib(target, ServingSettings.from_environ({}, fast_path=True))
+    for name, data in stage.compiled_files(target).items():
+        (target / name).write_bytes(data)
+
+
 def build_workload(out: Path) -> Path:
     """Fit the workload once and write every model dir, the spec and the bodies
     (`one-header.csv` and `many-header.csv` carry a header row, as MLflow's CSV wants)."""
@@ -98,6 +112,7 @@ def build_workload(out: Path) -> Path:
         json.dumps({"steps": [{"op": "round", "decimals": 3}]})
     )
     rows = [line.rsplit(",", 1)[0] for line in DATA.read_text().splitlines()]
+    _compiled_copy(out / "whole", out / "compiled")
     (out / "one.csv").write_text(rows[0] + "\n")
     (out / "many.csv").write_text("\n".join(rows[:1000]) + "\n")
     header = ",".join(FEATURES) + "\n"
