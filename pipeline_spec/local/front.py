@@ -246,26 +246,7 @@ class FrontServer(ThreadingHTTPServer):
 
 
 def pooled_transport() -> HttpSend:
-    """A keep-alive HTTP transport for container calls (urllib3, which botocore ships)."""
-    import urllib3
+    """A keep-alive HTTP transport for container calls (see `hop_client`)."""
+    from inferpipe.pipeline_spec.local.hop_client import HopClient
 
-    pool = urllib3.PoolManager(maxsize=16, retries=False)
-
-    def send(
-        url: str, body: bytes, headers: dict[str, str], timeout: float
-    ) -> tuple[int, dict[str, str], bytes]:
-        try:
-            response = pool.request(
-                "POST",
-                url,
-                body=body,
-                headers=headers,
-                timeout=urllib3.Timeout(connect=5, read=timeout),
-            )
-        except urllib3.exceptions.ReadTimeoutError as exc:
-            raise TimeoutError(str(exc)) from exc
-        except urllib3.exceptions.HTTPError as exc:
-            raise OSError(str(exc)) from exc
-        return response.status, dict(response.headers), response.data
-
-    return send
+    return HopClient().send
