@@ -37,6 +37,8 @@ from gunicorn import util as gunicorn_util
 from gunicorn.http import errors as parse_errors
 from gunicorn.workers.gthread import ThreadWorker
 
+from inferpipe.serving import one_write_response
+
 #: Headers beyond this size go to the thread as they are (gunicorn refuses them, 400).
 MAX_HEADER_BYTES = 64 * 1024
 RECV_BYTES = 256 * 1024
@@ -124,6 +126,7 @@ class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
     truncated_answer = raw_answer(400, "Bad Request", b'{"error":"malformed-request"}\n')
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        one_write_response.install()
         self._busy = 0
         self._reserved = 0
         self._limit = 0

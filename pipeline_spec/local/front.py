@@ -73,8 +73,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.send_header("Content-Length", str(len(answer.body)))
-        self.end_headers()
-        self.wfile.write(answer.body)
+        # Headers and body in one write: one segment for the client to wait for.
+        buffered = getattr(self, "_headers_buffer", None)
+        if buffered is None:  # an HTTP/0.9 request line: no status line, no headers
+            self.wfile.write(answer.body)
+            return
+        buffered.append(b"\r\n" + answer.body)
+        self.flush_headers()
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]

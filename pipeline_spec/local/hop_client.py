@@ -20,6 +20,21 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 IDLE_PER_CONTAINER = 16
 
 
+class _OneWriteConnection(http.client.HTTPConnection):
+    """http.client sends a request's headers and its body in two writes: two segments,
+    and a container that has read the headers waits a loop turn for the body. A bytes
+    body goes out with the headers in one write here."""
+
+    def _send_output(self, message_body: object = None, encode_chunked: bool = False) -> None:
+        if isinstance(message_body, bytes) and not encode_chunked:
+            self._buffer.extend((b"", message_body))  # type: ignore[attr-defined]
+            message = b"\r\n".join(self._buffer)  # type: ignore[attr-defined]
+            del self._buffer[:]  # type: ignore[attr-defined]
+            self.send(message)
+            return
+        super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
+
+
 def _dropped(connection: http.client.HTTPConnection) -> bool:
     """True when an idle connection was closed (or sent something) since its last use."""
     sock = connection.sock
@@ -50,7 +65,7 @@ class HopClient:
                 if not _dropped(connection):
                     return connection
                 connection.close()
-        return http.client.HTTPConnection(*address, timeout=CONNECT_TIMEOUT_SECONDS)
+        return _OneWriteConnection(*address, timeout=CONNECT_TIMEOUT_SECONDS)
 
     def _give_back(self, address: tuple[str, int], connection: http.client.HTTPConnection) -> None:
         with self._lock:
