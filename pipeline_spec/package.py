@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inferpipe.pipeline_spec import builtins
 from inferpipe.pipeline_spec.errors import DeployError, SpecError
 from inferpipe.pipeline_spec.fusion import write_fused_artifacts
 from inferpipe.pipeline_spec.loader import check_deployable
@@ -76,7 +77,7 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) ->
 def build_tarball(
     source: Path,
     destination: Path,
-    extra_files: dict[str, str] | None = None,
+    extra_files: Mapping[str, str | bytes] | None = None,
     program: str = "inference.py",
 ) -> Path:
     """Write `source`'s files (plus `extra_files`) to a reproducible model.tar.gz, with
@@ -91,8 +92,8 @@ def build_tarball(
         skipped = name in extra or "__pycache__" in path.parts or name == MANIFEST_FILE
         if path.is_file() and not skipped:
             files[name] = (path.read_bytes(), 0o755 if os.access(path, os.X_OK) else 0o644)
-    for name, text in extra.items():
-        files[name] = (text.encode(), 0o644)
+    for name, content in extra.items():
+        files[name] = (content.encode() if isinstance(content, str) else content, 0o644)
     files[MANIFEST_FILE] = (manifest_bytes({n: data for n, (data, _) in files.items()}), 0o644)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
@@ -131,6 +132,8 @@ def package_spec(
     spec_dir: Path,
     out_dir: Path,
     interfaces: Mapping[tuple[str, str], object] | None = None,
+    compile_sklearn: bool = False,
+    progress: Callable[[str], None] = lambda message: None,
 ) -> tuple[list[PackagedArtifact], PipelineSpec]:
     """Build a model.tar.gz for every container whose artifact is a local directory.
 
@@ -138,6 +141,9 @@ def package_spec(
     their content-addressed S3 URLs, so a changed artifact gives a new model name.
     `interfaces` (the schema chain check's findings by (model, container)) are stored
     in each tarball as `inferpipe-interface.json`, so later checks read data.
+    `compile_sklearn` adds the stored compiled form beside every model.joblib that has
+    one (`inferpipe compile-sklearn`); an artifact whose steps cannot all be stored is
+    packaged without it, and `progress` says why.
     """
     check_deployable(spec)
     spec, _ = write_fused_artifacts(spec, spec_dir, out_dir / "fused")
@@ -149,12 +155,16 @@ def package_spec(
             if container.artifact is None or container.artifact.startswith("s3://"):
                 continue
             program = container.environment.get(names.PROGRAM, names.DEFAULT_PROGRAM)
-            extra_files = dict(container.artifact_files)
+            extra_files: dict[str, str | bytes] = dict(container.artifact_files)
+            source = (spec_dir / container.artifact).resolve()
+            if compile_sklearn and builtins.is_inferpipe_image(container.image or ""):
+                where = f"{key}/{container.name}"
+                extra_files.update(_compiled_form(source, container.environment, where, progress))
             found = (interfaces or {}).get((key, container.name))
             if isinstance(found, StageInterface):
                 extra_files[INTERFACE_FILE] = found.to_text()
             tarball = build_tarball(
-                (spec_dir / container.artifact).resolve(),
+                source,
                 out_dir / key / container.name / "model.tar.gz",
                 extra_files,
                 program,
@@ -180,6 +190,31 @@ def package_spec(
                 tarball.stat().st_size,
             )
     return packaged, _with_containers(spec, replacements)
+
+
+def _compiled_form(
+    source: Path, environment: Mapping[str, str], where: str, progress: Callable[[str], None]
+) -> dict[str, bytes]:
+    """The stored compiled form of an sklearn stage's model.joblib, or nothing (said why)."""
+    from inferpipe.protocol.errors import InferpipeError
+    from inferpipe.serving.settings import ServingSettings
+    from inferpipe.serving.stage_loader import detect_kind
+
+    if not (source / "model.joblib").is_file():
+        return {}
+    try:
+        settings = ServingSettings.from_environ(dict(environment))
+        if (settings.stage or detect_kind(source, settings)) != "sklearn":
+            return {}  # a script's model.joblib is its own business
+        from inferpipe.transformers._sklearn_fast.stored import NotStorable
+        from inferpipe.transformers.sklearn import compile_model_dir
+
+        summary, files = compile_model_dir(source, settings.sklearn_method)
+    except (NotStorable, InferpipeError) as exc:
+        progress(f"{where}: packaged without the compiled form: {exc}")
+        return {}
+    progress(f"{where}: compiled form added ({summary})")
+    return files
 
 
 def _with_containers(

@@ -19,6 +19,9 @@ from gunicorn.http import wsgi
 class OneWriteResponse(wsgi.Response):  # type: ignore[misc]
     """A Response whose headers wait for the first body bytes (or for close)."""
 
+    headers_sent: bool
+    chunked: bool
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pending_headers: bytes | None = None

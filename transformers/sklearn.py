@@ -231,3 +231,19 @@ class SklearnStage(Stage):
             # as ValueError: the request's fault, so a 400 with its message.
             raise SchemaMismatch(f"{self.model_class}.{self.method}: {exc}") from None
         return frame_from_result(result)
+
+
+def compile_model_dir(model_dir: Path, method: str | None = None) -> tuple[str, dict[str, bytes]]:
+    """Compile a model dir's model.joblib: the summary line and the two files of its
+    stored form (`inferpipe compile-sklearn`, `inferpipe package --compile-sklearn`).
+    Raises NotStorable, naming the steps, when a step stays in scikit-learn."""
+    if not (model_dir / MODEL_FILE).is_file():
+        raise ArtifactError(f"{model_dir / MODEL_FILE} is missing: nothing to compile")
+    settings = ServingSettings.from_environ(
+        {}, model_dir=model_dir, sklearn_method=method, fast_path=True
+    )
+    stage = SklearnStage()
+    stage.load_from_joblib(model_dir, settings)
+    assert stage.compiled is not None
+    summary = f"{stage.model_class}.{stage.method}: {stage.compiled.summary()}"
+    return summary, stage.compiled_files(model_dir)

@@ -26,7 +26,14 @@ def _packaged(args: argparse.Namespace, upload: bool) -> PipelineSpec:
 
     spec = load_spec(args.spec)
     interfaces = run_chain_check(args, spec)
-    artifacts, packaged = package_spec(spec, args.spec.resolve().parent, args.build_dir, interfaces)
+    artifacts, packaged = package_spec(
+        spec,
+        args.spec.resolve().parent,
+        args.build_dir,
+        interfaces,
+        compile_sklearn=getattr(args, "compile_sklearn", False),
+        progress=progress,
+    )
     for artifact in artifacts:
         progress(
             f"packaged {artifact.model}/{artifact.container}: {artifact.tarball} "
@@ -120,6 +127,12 @@ def add_commands(commands: SubParsers) -> None:
     package = spec_command("package", "build model.tar.gz for local artifacts (and upload)")
     package.add_argument("--build-dir", type=Path, default=Path("build/artifacts"))
     package.add_argument("--upload", action="store_true", help="upload to artifact_bucket")
+    package.add_argument(
+        "--compile-sklearn",
+        action="store_true",
+        help="add each sklearn artifact's compiled form (model.compiled.json/.npz): the "
+        "stage then starts without importing scikit-learn (see compile-sklearn)",
+    )
     add_chain_check_option(package)
     package.set_defaults(run=run_package)
     deploy = spec_command("deploy", "package, upload and deploy (create or update) the endpoint")
@@ -132,6 +145,9 @@ def add_commands(commands: SubParsers) -> None:
         help="CloudWatch alarm that rolls an update back (repeatable)",
     )
     deploy.add_argument("--poll-seconds", type=float, default=15, help=argparse.SUPPRESS)
+    deploy.add_argument(
+        "--compile-sklearn", action="store_true", help="as for package: add compiled forms"
+    )
     add_chain_check_option(deploy)
     deploy.set_defaults(run=run_deploy)
     traffic = spec_command("traffic", "shift A/B weights without redeploying")

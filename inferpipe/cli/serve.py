@@ -72,26 +72,16 @@ def run_openapi(args: argparse.Namespace) -> int:
 
 
 def run_compile_sklearn(args: argparse.Namespace) -> int:
-    from inferpipe.protocol.errors import ArtifactError
-    from inferpipe.serving.settings import ServingSettings
     from inferpipe.transformers._sklearn_fast.stored import NotStorable
-    from inferpipe.transformers.sklearn import SklearnStage
+    from inferpipe.transformers.sklearn import compile_model_dir
 
     model_dir: Path = args.model_dir
-    settings = ServingSettings.from_environ(
-        {}, model_dir=model_dir, sklearn_method=args.method, fast_path=True
-    )
-    if not (model_dir / "model.joblib").is_file():
-        raise ArtifactError(f"{model_dir / 'model.joblib'} is missing: nothing to compile")
-    stage = SklearnStage()
-    stage.load_from_joblib(model_dir, settings)
-    assert stage.compiled is not None
-    print(f"{stage.model_class}.{stage.method}: {stage.compiled.summary()}")
     try:
-        files = stage.compiled_files(model_dir)
+        summary, files = compile_model_dir(model_dir, args.method)
     except NotStorable as exc:
         print(f"not written: {exc}")
         return 1
+    print(summary)
     for name, data in files.items():
         (model_dir / name).write_bytes(data)
         print(f"wrote {model_dir / name} ({len(data):,} bytes)")

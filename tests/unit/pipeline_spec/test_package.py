@@ -142,3 +142,38 @@ def test_a_pin_the_artifact_no_longer_matches_stops_package(artifact_dirs: Path)
     first.setdefault("environment", {})["INFERPIPE_ARTIFACT_SHA256"] = "sha256:" + "0" * 64
     with pytest.raises(SpecError, match=r"pins sha256:0000.*the artifact changed"):
         _packaged_container(artifact_dirs, document)
+
+
+def test_package_can_add_the_compiled_form_of_each_sklearn_artifact(artifact_dirs: Path) -> None:
+    import joblib
+    import numpy as np
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    rows = np.random.default_rng(0).normal(size=(40, 3))
+    joblib.dump(StandardScaler().fit(rows), artifact_dirs / "build" / "preprocess" / "model.joblib")
+    document = copy.deepcopy(EXAMPLE)
+    document["models"]["abalone-v1"]["containers"][2]["environment"] = {
+        "INFERPIPE_STAGE": "sklearn"
+    }
+    joblib.dump(PCA(2).fit(rows), artifact_dirs / "build" / "postprocess" / "model.joblib")
+    said: list[str] = []
+    artifacts, _ = package_spec(
+        parse_spec(document),
+        artifact_dirs,
+        artifact_dirs / "out",
+        compile_sklearn=True,
+        progress=said.append,
+    )
+    names, manifests = {}, {}
+    for artifact in artifacts:
+        with tarfile.open(artifact.tarball) as archive:
+            names[artifact.container] = set(archive.getnames())
+            manifests[artifact.container] = archive.extractfile("inferpipe-manifest.json").read()  # type: ignore[union-attr]
+    assert {"model.compiled.json", "model.compiled.npz"} <= names["preprocess"]
+    assert b"model.compiled.npz" in manifests["preprocess"]  # pinned like every other file
+    assert "model.compiled.json" not in names["model"]  # the built-in algorithm's image
+    assert "model.compiled.json" not in names["postprocess"]
+    assert any("postprocess: packaged without the compiled form" in m and "PCA" in m for m in said)
+    assert not any("/model:" in m for m in said)
+    assert not (artifact_dirs / "build" / "preprocess" / "model.compiled.json").exists()
