@@ -1,9 +1,11 @@
 """Compile a fitted scikit-learn object into one callable, step by step.
 
-Pipelines and ColumnTransformers are composed here; leaf steps come from the
-translator tables (`preprocessing`, `encoders`, `estimators`). Every translated leaf
-is verified against scikit-learn before use (`verify`), so a leaf that cannot be
-translated exactly keeps its own method and the model's answers stay scikit-learn's.
+Pipelines and ColumnTransformers are composed here; leaf steps are planned by the
+translator tables (`preprocessing`, `encoders`, `estimators`) and built from their
+Plans by `plans.build`. Every translated leaf is verified against scikit-learn before
+use (`verify`), so a leaf that cannot be translated exactly keeps its own method and
+the model's answers stay scikit-learn's. When every step has a Plan, the program's Plan
+is what `stored` saves.
 """
 
 from __future__ import annotations
@@ -86,15 +88,12 @@ def _compile(estimator: Any, method: str, path: str, steps: list[StepReport]) ->
     return _leaf(estimator, method, path, steps)
 
 
-def _translate(translator: Translator, estimator: Any, method: str) -> _Compiled:
-    if translator.plan is None:
-        assert translator.translate is not None
-        return _Compiled(translator.translate(estimator, method), None)
+def _translate(translator: Translator, estimator: Any, method: str) -> tuple[Kernel, Plan]:
     plan = translator.plan(estimator, method)
     kernel = build(plan)
     if translator.with_sklearn is not None:
         kernel = translator.with_sklearn(estimator, plan, kernel)
-    return _Compiled(kernel, plan)
+    return kernel, plan
 
 
 def _leaf(estimator: Any, method: str, path: str, steps: list[StepReport]) -> _Compiled:
@@ -105,11 +104,11 @@ def _leaf(estimator: Any, method: str, path: str, steps: list[StepReport]) -> _C
         reason = "set_output(transform=...) is not the default"
     elif translator is not None:
         try:
-            compiled = _translate(translator, estimator, method)
+            kernel, plan = _translate(translator, estimator, method)
             probe = translator.probe(estimator)
-            verify(estimator, method, compiled.kernel, probe)
-            if compiled.plan is not None and translator.with_sklearn is not None:
-                verify(estimator, method, build(compiled.plan), probe)  # the stored form
+            verify(estimator, method, kernel, probe)
+            if translator.with_sklearn is not None:
+                verify(estimator, method, build(plan), probe)  # the stored form
         except NotCompilable as exc:
             reason = str(exc)
         except Exception as exc:  # an artifact we did not foresee: serve it unchanged
@@ -117,8 +116,7 @@ def _leaf(estimator: Any, method: str, path: str, steps: list[StepReport]) -> _C
             reason = f"{type(exc).__name__}: {exc}"
         else:
             steps.append(StepReport(path, True))
-            kernel = _by_batch_size(compiled.kernel, fallback, translator.native_above_rows)
-            return _Compiled(kernel, compiled.plan)
+            return _Compiled(_by_batch_size(kernel, fallback, translator.native_above_rows), plan)
     steps.append(StepReport(path, False, reason))
     return _Compiled(fallback, None)
 

@@ -33,9 +33,7 @@ class Translator:
     #: fitted estimator -> input rows that exercise its fitted state.
     probe: Callable[[Any], np.ndarray]
     #: (fitted estimator, method name) -> the step as a Plan; raises NotCompilable.
-    plan: Callable[[Any, str], Plan] | None = None
-    #: For steps kept as closures only (not storable): (estimator, method) -> kernel.
-    translate: Callable[[Any, str], Kernel] | None = None
+    plan: Callable[[Any, str], Plan]
     #: Batches larger than this go to scikit-learn's own method (faster there).
     native_above_rows: int | None = None
     #: (estimator, plan, kernel) -> the kernel to serve with while scikit-learn is loaded
