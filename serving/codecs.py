@@ -109,11 +109,16 @@ def decode_csv(body: bytes, content_type: MediaRange, schema: Schema | None) -> 
         raise EmptyBody("the CSV body holds no rows")
     if names is not None and schema is not None:
         by_name = dict(zip(names, columns, strict=True))
-        missing = [n for n in schema.names if n not in by_name]
-        if missing:
-            raise MalformedPayload(f"the CSV header lacks columns {missing}")
+        _check_header(by_name, schema)
         columns, names = [by_name[n] for n in schema.names], None
     return frame_from_columns(columns, schema, names, text=True)
+
+
+def _check_header(by_name: Mapping[str, Any], schema: Schema) -> None:
+    """A 400 naming the schema's columns a CSV header does not name."""
+    missing = [n for n in schema.names if n not in by_name]
+    if missing:
+        raise MalformedPayload(f"the CSV header lacks columns {missing}")
 
 
 def _decode_csv_rows(rows: list[list[str]], header: bool, schema: Schema | None) -> pd.DataFrame:
@@ -125,9 +130,7 @@ def _decode_csv_rows(rows: list[list[str]], header: bool, schema: Schema | None)
         raise EmptyBody("the CSV body holds no rows")
     if names is not None and schema is not None:
         by_name = dict(zip(names, zip(*rows, strict=False), strict=False))
-        missing = [n for n in schema.names if n not in by_name]
-        if missing:
-            raise MalformedPayload(f"the CSV header lacks columns {missing}")
+        _check_header(by_name, schema)
         rows = [list(r) for r in zip(*(by_name[n] for n in schema.names), strict=True)]
         names = None
     return frame_from_rows(rows, schema, names)

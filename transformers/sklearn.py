@@ -64,11 +64,18 @@ class SklearnStage(Stage):
     kind = "sklearn"
 
     def load(self, model_dir: Path, settings: ServingSettings) -> None:
+        self._load(model_dir, settings, stored_form=True)
+
+    def load_from_joblib(self, model_dir: Path, settings: ServingSettings) -> None:
+        """Load model.joblib whatever is stored beside it (to compile it again)."""
+        self._load(model_dir, settings, stored_form=False)
+
+    def _load(self, model_dir: Path, settings: ServingSettings, stored_form: bool) -> None:
         super().load(model_dir, settings)
         self.schema = read_schema_file(model_dir)
         self.stored_interface: StageInterface | None = None
         self.compiled: CompiledModel | None = None
-        stored = self._stored_form(model_dir, settings)
+        stored = self._stored_form(model_dir, settings) if stored_form else None
         if stored is not None:
             self.call: Callable[[Any], Any] = stored.call
             self.method = str(stored.about["method"])
@@ -115,14 +122,6 @@ class SklearnStage(Stage):
                 )
             return None
         return load_stored(model_dir, about)
-
-    def load_from_joblib(self, model_dir: Path, settings: ServingSettings) -> None:
-        """Load model.joblib whatever is stored beside it (to compile it again)."""
-        Stage.load(self, model_dir, settings)
-        self.schema = read_schema_file(model_dir)
-        self.stored_interface = None
-        self.compiled = None
-        self._load_joblib(model_dir, settings)
 
     def _load_joblib(self, model_dir: Path, settings: ServingSettings) -> None:
         self.model = load_joblib(model_dir / MODEL_FILE)

@@ -342,31 +342,31 @@ def _gradient_boosting(est: Any, method: str) -> Plan:
     )
 
 
-def _build_gradient_boosting(
-    plan: Plan, raw_of: Callable[[np.ndarray], np.ndarray] | None = None
+def _boosted_kernel(
+    plan: Plan, walk: Callable[[np.ndarray], np.ndarray], link: str, zero_is_positive: bool
 ) -> Kernel:
+    """The methods of a boosted ensemble from its raw scores (rows x K, from `walk`):
+    a regressor's `link` on them, a classifier's classes and probabilities."""
     read = matrix_reader(plan.params["read"])
-    walk = raw_of or _boosted_raw(plan)
 
     def raw(data: Any) -> np.ndarray:
         return walk(read(data))
 
     classes = plan.arrays.get("classes")
     if classes is None:
-        return _methods(
-            plan.params["class"], plan.params["method"], {"predict": lambda d: raw(d).ravel()}
-        )
+        predict = {"predict": lambda d: _inverse_link(link, raw(d).ravel())}
+        return _methods(plan.params["class"], plan.params["method"], predict)
 
     def decision_function(data: Any) -> np.ndarray:
         scores = raw(data)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
-    # Unlike HistGradientBoosting below, a margin of exactly 0 is the positive class here,
-    # and the probabilities map the squeezed scores: both as scikit-learn's two classes do.
     def predict(data: Any) -> np.ndarray:
         scores = decision_function(data)
-        encoded = (scores >= 0).astype(int) if scores.ndim == 1 else np.argmax(scores, axis=1)
-        return classes[encoded]
+        if scores.ndim > 1:
+            return classes[np.argmax(scores, axis=1)]
+        positive = scores >= 0 if zero_is_positive else scores > 0
+        return classes[positive.astype(int)]
 
     def predict_proba(data: Any) -> np.ndarray:
         scores = decision_function(data)
@@ -381,6 +381,14 @@ def _build_gradient_boosting(
             "predict_proba": predict_proba,
         },
     )
+
+
+def _build_gradient_boosting(
+    plan: Plan, raw_of: Callable[[np.ndarray], np.ndarray] | None = None
+) -> Kernel:
+    # A margin of exactly 0 is the positive class here (HistGradientBoosting: negative),
+    # and the probabilities map the squeezed scores: both as scikit-learn's two classes do.
+    return _boosted_kernel(plan, raw_of or _boosted_raw(plan), "identity", zero_is_positive=True)
 
 
 def _gradient_boosting_with_sklearn(est: Any, plan: Plan, kernel: Kernel) -> Kernel:
@@ -463,41 +471,7 @@ def _inverse_link(link: str, scores: np.ndarray) -> np.ndarray:
 
 
 def _build_hist_gradient_boosting(plan: Plan) -> Kernel:
-    read, walk = matrix_reader(plan.params["read"]), _boosted_raw(plan)
-    link = plan.params["link"]
-
-    def raw(data: Any) -> np.ndarray:
-        return walk(read(data))
-
-    classes = plan.arrays.get("classes")
-    if classes is None:
-        predict = {"predict": lambda d: _inverse_link(link, raw(d).ravel())}
-        return _methods(plan.params["class"], plan.params["method"], predict)
-
-    def decision_function(data: Any) -> np.ndarray:
-        scores = raw(data)
-        return scores.ravel() if scores.shape[1] == 1 else scores
-
-    def predict(data: Any) -> np.ndarray:
-        scores = raw(data)
-        encoded = (scores.ravel() > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(1)
-        return classes[encoded]
-
-    def predict_proba(data: Any) -> np.ndarray:
-        scores = raw(data)
-        if scores.shape[1] == 1:
-            return _two_class_proba(expit(scores.ravel()))
-        return softmax(scores)
-
-    return _methods(
-        plan.params["class"],
-        plan.params["method"],
-        {
-            "decision_function": decision_function,
-            "predict": predict,
-            "predict_proba": predict_proba,
-        },
-    )
+    return _boosted_kernel(plan, _boosted_raw(plan), plan.params["link"], zero_is_positive=False)
 
 
 # -- probes ----------------------------------------------------------------------------
