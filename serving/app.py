@@ -8,19 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask, Response
-from werkzeug.exceptions import HTTPException
 
-from inferpipe.protocol import media
-from inferpipe.protocol.errors import InferpipeError
-from inferpipe.serving.invocation import check_default_accept, error_answer, error_body
-from inferpipe.serving.routes import access_log, blueprint
+from inferpipe.serving.hot_path import HotPath, failure_answer
+from inferpipe.serving.invocation import check_default_accept
+from inferpipe.serving.routes import access_log, as_response, blueprint
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
-
-
-def _error_response(error: Exception, stage_kind: str) -> Response:
-    status, body = error_answer(error, stage_kind)
-    return Response(body, status=status, content_type=media.JSON)
 
 
 def create_app(
@@ -29,33 +22,21 @@ def create_app(
     """Build the WSGI app serving `stage` (already loaded).
 
     `on_timeout` runs after a request times out; gunicorn passes a callback that
-    recycles the worker, since a stuck thread cannot be stopped from outside.
+    recycles the worker, since a stuck thread cannot be stopped from outside. The two
+    hot routes are answered by `HotPath`, which wraps Flask's WSGI callable.
     """
     check_default_accept(stage, settings)
     app = Flask("inferpipe.serving")
     app.config["MAX_CONTENT_LENGTH"] = None
-    app.extensions["inferpipe"] = {
-        "stage": stage,
-        "settings": settings,
-        "on_timeout": on_timeout or (lambda: None),
-    }
+    hot_path = HotPath(app.wsgi_app, stage, settings, on_timeout or (lambda: None))
+    app.extensions["inferpipe"] = {"stage": stage, "settings": settings, "hot_path": hot_path}
     app.register_blueprint(blueprint)
     app.after_request(access_log)
-
-    @app.errorhandler(InferpipeError)
-    def handle_inferpipe_error(error: InferpipeError) -> Response:
-        return _error_response(error, stage.kind)
-
-    @app.errorhandler(HTTPException)
-    def handle_http_error(error: HTTPException) -> Response:
-        code = (error.name or "error").lower().replace(" ", "-")
-        body = error_body(code, error.description or "", stage.kind)
-        # Werkzeug's own headers matter (a 405's Allow); its Content-Type is HTML's.
-        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-        return Response(body, status=error.code or 500, headers=headers, content_type=media.JSON)
+    app.wsgi_app = hot_path  # type: ignore[method-assign]
 
     @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception) -> Response:
-        return _error_response(error, stage.kind)
+    def handle_error(error: Exception) -> Response:
+        # Werkzeug's HTTP errors (404, 405) come here too, as JSON like every other.
+        return as_response(failure_answer(error, stage.kind))
 
     return app
