@@ -14,6 +14,15 @@ import pytest
 
 from inferpipe.pipeline_spec.local.hop_client import HopClient
 
+#: Answers written as bytes, each on a connection closed after it.
+RAW_ANSWERS = {
+    "/cut": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
+    "/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
+    b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+    "/until-close": b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end",
+    "/garbage": b"SMTP ready\r\n\r\n",
+}
+
 
 class _Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -28,8 +37,8 @@ class _Echo(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         if self.path == "/slow":
             time.sleep(1.0)
-        if self.path == "/cut":
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+        if self.path in RAW_ANSWERS:
+            self.wfile.write(RAW_ANSWERS[self.path])
             self.close_connection = True
             return
         self.send_response(200)
@@ -138,6 +147,26 @@ def test_a_slow_container_is_a_timeout_and_an_absent_one_an_os_error(
 def test_a_response_cut_short_is_an_os_error_and_the_next_call_works(
     server: _Server, client: HopClient
 ) -> None:
-    with pytest.raises(OSError, match="IncompleteRead"):
+    with pytest.raises(OSError, match="closed the connection before its answer ended"):
         client.send(_url(server, "/cut"), b"a", {}, 5.0)
     assert client.send(_url(server), b"b", {}, 5.0)[2] == b"b"
+
+
+def test_chunked_and_close_delimited_answers_are_read_whole(
+    server: _Server, client: HopClient
+) -> None:
+    status, headers, body = client.send(_url(server, "/chunked"), b"a", {}, 5.0)
+    assert (status, headers["X-A"], body) == (200, "1", b"abcde")
+    status, headers, body = client.send(_url(server, "/until-close"), b"a", {}, 5.0)
+    assert (status, headers["Content-Type"], body) == (200, "text/plain", b"to the end")
+    with pytest.raises(OSError, match=r"not HTTP/1\.1"):
+        client.send(_url(server, "/garbage"), b"a", {}, 5.0)
+    assert client.send(_url(server), b"b", {}, 5.0)[2] == b"b"
+
+
+def test_a_header_with_a_line_break_is_refused_before_anything_is_sent(
+    server: _Server, client: HopClient
+) -> None:
+    with pytest.raises(ValueError, match="line break"):
+        client.send(_url(server), b"a", {"X-Evil": "1\r\nX-Injected: 2"}, 5.0)
+    assert client.send(_url(server), b"b", {"X-Fine": "yes"}, 5.0)[2] == b"b"
