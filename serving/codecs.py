@@ -29,6 +29,7 @@ from inferpipe.protocol.errors import (
 )
 from inferpipe.protocol.media import MediaRange
 from inferpipe.serving.frames import (
+    column_dtypes,
     frame_from_columns,
     frame_from_records,
     frame_from_rows,
@@ -265,7 +266,7 @@ def encode_csv(frame: pd.DataFrame) -> bytes:
     Built column by column (a float's repr is the cost that matters); cells holding
     lists, such as top-k labels, are flattened into consecutive fields.
     """
-    if len(frame.columns) and all(pd.api.types.is_float_dtype(t) for t in frame.dtypes):
+    if len(frame.columns) and all(pd.api.types.is_float_dtype(t) for t in column_dtypes(frame)):
         return write_lines(float_matrix_lines(frame.to_numpy(dtype=np.float64)))
     columns = [_csv_column(frame.iloc[:, j]) for j in range(frame.shape[1])]
     if all(column is not None for column in columns):

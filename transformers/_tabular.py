@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from inferpipe.protocol.errors import SchemaMismatch
+from inferpipe.serving.frames import frame_of_matrix
 
 
 def frame_from_result(result: Any) -> pd.DataFrame:
@@ -29,7 +30,7 @@ def frame_from_result(result: Any) -> pd.DataFrame:
         raise SchemaMismatch(
             f"the model returned an array of shape {array.shape}; expected one row per record"
         )
-    return pd.DataFrame(array)
+    return frame_of_matrix(array)
 
 
 def column_label(frame: pd.DataFrame, reference: str | int, where: str) -> Any:

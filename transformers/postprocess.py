@@ -23,6 +23,7 @@ import pandas as pd
 
 from inferpipe.protocol.errors import ArtifactError, SchemaMismatch
 from inferpipe.protocol.interface import StageInterface, columns
+from inferpipe.serving.frames import column_arrays, column_dtypes, frame_of_columns
 from inferpipe.serving.settings import ServingSettings
 from inferpipe.serving.stage import Stage
 from inferpipe.transformers._joblib import load_joblib
@@ -136,10 +137,24 @@ def op_bins(
 
 def op_round(frame: pd.DataFrame, decimals: int, columns: list[Ref] | None = None) -> pd.DataFrame:
     """Round numeric columns (all of them unless `columns` names some)."""
+    targets = _score_labels(frame, columns, "round")
+    labels = frame.columns.tolist()
+    plain = all(isinstance(dtype, np.dtype) for dtype in column_dtypes(frame))
+    if plain and len(set(labels)) == len(labels):
+        # Column arrays in, a frame of arrays out: the same np.round pandas applies,
+        # without a copied frame and a Series per column (~50 us on a one-row request).
+        chosen = set(targets)
+        arrays = [
+            array.round(decimals) if label in chosen and array.dtype.kind == "f" else array
+            for label, array in zip(labels, column_arrays(frame), strict=True)
+        ]
+        return frame_of_columns(arrays, labels)
+    # Extension dtypes or repeated labels: pandas' own rounding, column by position.
     rounded = frame.copy()
-    for label in _score_labels(frame, columns, "round"):
-        if pd.api.types.is_float_dtype(rounded[label]):
-            rounded[label] = rounded[label].round(decimals)
+    chosen = set(targets)
+    for j, label in enumerate(labels):
+        if label in chosen and pd.api.types.is_float_dtype(rounded.iloc[:, j]):
+            rounded.isetitem(j, rounded.iloc[:, j].round(decimals))
     return rounded
 
 

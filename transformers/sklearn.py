@@ -208,11 +208,13 @@ class SklearnStage(Stage):
         if self.feature_names is None:
             return frame if has_named_columns(frame) else frame.to_numpy()
         if has_named_columns(frame):
-            missing = [n for n in self.feature_names if n not in frame.columns]
+            columns = frame.columns.tolist()
+            if columns == self.feature_names:
+                return frame  # already in the fitted order: no copy
+            present = set(columns)
+            missing = [n for n in self.feature_names if n not in present]
             if missing:
                 raise SchemaMismatch(f"the records lack columns {missing}")
-            if list(frame.columns) == self.feature_names:
-                return frame  # already in the fitted order: no copy
             return frame[self.feature_names]
         if len(frame.columns) != len(self.feature_names):
             raise SchemaMismatch(

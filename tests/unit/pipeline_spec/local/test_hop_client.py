@@ -17,7 +17,8 @@ from inferpipe.pipeline_spec.local.hop_client import HopClient
 #: Answers written as bytes, each on a connection closed after it.
 RAW_ANSWERS = {
     "/cut": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort",
-    "/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"
+    "/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
+    b"X-A: 1\r\n\r\n"
     b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
     "/until-close": b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end",
     "/garbage": b"SMTP ready\r\n\r\n",
