@@ -43,8 +43,8 @@ class InProcessTransport:
         container loads before fork and warms each worker after it.
 
         `inline=True` calls each stage in the caller's thread (a fused container, whose
-        request already runs on the route's pool under its own timeout): a hand-off to a
-        pool thread costs ~0.3 ms per hop on this machine, more than a one-row stage. A
+        request already runs under the route's deadline watcher): a hand-off to a pool
+        thread costs ~0.3 ms per hop on this machine, more than a one-row stage. A
         stage that answers after its SAGEMAKER_MODEL_SERVER_TIMEOUT still gets its 504,
         when it answers; one that never answers is cut off by the caller's timeout."""
         self._stages: dict[Hop, tuple[Stage, ServingSettings]] = {}
