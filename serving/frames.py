@@ -169,13 +169,15 @@ def _frame(data: dict[Any, np.ndarray], labels: list[Any]) -> pd.DataFrame:
     checks and conversions are skipped: the public constructor costs ~70 us for nine
     columns, most of a one-row request's decoding, this ~13 us. String columns stay
     numpy object arrays (the constructor would copy them into pandas' str dtype)."""
-    if len(data) != len(labels) or not data:  # repeated labels: pandas lays them out
-        return pd.DataFrame(data, columns=labels)
     arrays = list(data.values())
+    rows = len(arrays[0]) if arrays else 0
+    plain = all(a.ndim == 1 and len(a) == rows for a in arrays)
+    if len(data) != len(labels) or not data or not plain:  # pandas checks and lays out
+        return pd.DataFrame(data, columns=labels)
     frame: pd.DataFrame = pd.DataFrame._from_arrays(  # type: ignore[attr-defined]
         arrays,
         columns=_column_index(tuple(labels)),
-        index=pd.RangeIndex(len(arrays[0])),
+        index=pd.RangeIndex(rows),
         verify_integrity=False,
     )
     frame.attrs[COLUMN_ARRAYS] = _SourceArrays(list(data.values()))
