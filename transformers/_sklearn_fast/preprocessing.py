@@ -143,8 +143,6 @@ def _build_normalize(plan: Plan) -> Kernel:
 
 def _simple_imputer(est: Any, method: str) -> Plan:
     _only_transform(method)
-    if est.add_indicator:
-        raise NotCompilable("add_indicator=True")
     missing = est.missing_values
     if not (isinstance(missing, float) and np.isnan(missing)):
         raise NotCompilable(f"missing_values={missing!r} (only NaN is compiled)")
@@ -157,21 +155,34 @@ def _simple_imputer(est: Any, method: str) -> Plan:
         keep = np.flatnonzero(~np.isnan(statistics))
     # NaN passes the reader's check: filling it is this step's job.
     params = {**reader_params(est), "nan_ok": True}
-    return Plan("impute", params, {"keep": keep, "fill": statistics[keep]})
+    arrays = {"keep": keep, "fill": statistics[keep]}
+    if est.add_indicator:
+        arrays["indicate"] = _indicated_columns(est.indicator_)
+    return Plan("impute", params, arrays)
+
+
+def _indicated_columns(indicator: Any) -> np.ndarray:
+    """The columns whose missing-value flags add_indicator appends, in their order."""
+    if indicator.sparse is True or indicator.features != "missing-only":
+        raise NotCompilable("a missing indicator other than SimpleImputer's own")
+    return np.asarray(indicator.features_, dtype=np.int64)
 
 
 def _build_impute(plan: Plan) -> Kernel:
     read = matrix_reader(plan.params)
     keep, fill = plan.arrays["keep"], plan.arrays["fill"]
+    indicate = plan.arrays.get("indicate")
 
     def run(data: Any) -> np.ndarray:
         matrix = read(data)
+        # The flags are of the input, before columns empty at fit are dropped.
+        flags = None if indicate is None else np.isnan(matrix[:, indicate])
         if len(keep) != matrix.shape[1]:
             matrix = matrix[:, keep]
         holes = np.isnan(matrix)
         if holes.any():
             matrix = np.where(holes, fill.astype(matrix.dtype), matrix)
-        return matrix
+        return matrix if flags is None else np.hstack((matrix, flags))
 
     return run
 

@@ -78,14 +78,19 @@ def _output_is_default(estimator: Any) -> bool:
     return config.get("transform", "default") == "default"
 
 
-def _compile(estimator: Any, method: str, path: str, steps: list[StepReport]) -> _Compiled:
+def _compile(
+    estimator: Any, method: str, path: str, steps: list[StepReport], feeds_kernel: bool = False
+) -> _Compiled:
+    """`feeds_kernel`: the answer goes only to compiled steps, which read columns by
+    position, so a step's set_output(transform="pandas") changes nothing downstream."""
     name = type(estimator).__name__
-    if type(estimator).__module__.startswith("sklearn.") and _output_is_default(estimator):
+    own_output = feeds_kernel or _output_is_default(estimator)
+    if type(estimator).__module__.startswith("sklearn.") and own_output:
         if name == "Pipeline":
-            return _pipeline(estimator, method, path, steps)
+            return _pipeline(estimator, method, path, steps, feeds_kernel)
         if name == "ColumnTransformer" and method == "transform":
             return _column_transformer(estimator, path, steps)
-    return _leaf(estimator, method, path, steps)
+    return _leaf(estimator, method, path, steps, feeds_kernel)
 
 
 def _translate(translator: Translator, estimator: Any, method: str) -> tuple[Kernel, Plan]:
@@ -96,12 +101,14 @@ def _translate(translator: Translator, estimator: Any, method: str) -> tuple[Ker
     return kernel, plan
 
 
-def _leaf(estimator: Any, method: str, path: str, steps: list[StepReport]) -> _Compiled:
+def _leaf(
+    estimator: Any, method: str, path: str, steps: list[StepReport], feeds_kernel: bool = False
+) -> _Compiled:
     fallback: Kernel = getattr(estimator, method)
     translator = lookup(estimator)
     reason = "no translation"
-    if translator is not None and not _output_is_default(estimator):
-        reason = "set_output(transform=...) is not the default"
+    if not (feeds_kernel or _output_is_default(estimator)):
+        reason = "its set_output(transform=...) format is the answer"
     elif translator is not None:
         try:
             kernel, plan = _translate(translator, estimator, method)
@@ -136,12 +143,24 @@ def _all_planned(parts: list[_Compiled]) -> bool:
     return all(part.plan is not None for part in parts)
 
 
-def _pipeline(pipeline: Any, method: str, path: str, steps: list[StepReport]) -> _Compiled:
+def _pipeline(
+    pipeline: Any, method: str, path: str, steps: list[StepReport], feeds_kernel: bool
+) -> _Compiled:
     named = [(n, s) for n, s in pipeline.steps if s is not None and s != "passthrough"]
-    parts = [
-        _compile(step, method if i == len(named) - 1 else "transform", f"{path}/{n}", steps)
-        for i, (n, step) in enumerate(named)
-    ]
+    # From the last step back: a step whose successors run compiled may ignore its own
+    # output format (a frame or an array reads the same to them); so may a last step
+    # asked to predict, whose answer set_output does not touch.
+    parts: list[_Compiled] = []
+    reports: list[list[StepReport]] = []
+    successor_compiled = feeds_kernel or method != "transform"
+    for index in range(len(named) - 1, -1, -1):
+        name, step = named[index]
+        own: list[StepReport] = []
+        step_method = method if index == len(named) - 1 else "transform"
+        parts.insert(0, _compile(step, step_method, f"{path}/{name}", own, successor_compiled))
+        reports.insert(0, own)
+        successor_compiled = all(report.compiled for report in own)
+    steps += [report for own in reports for report in own]
     plan = None
     if _all_planned(parts):
         plan = Plan("pipeline", children=tuple(p.plan for p in parts if p.plan is not None))
@@ -162,7 +181,8 @@ def _column_transformer(transformer: Any, path: str, steps: list[StepReport]) ->
         kernel = None
         if not (isinstance(child, str) and child == "passthrough"):
             before = len(steps)
-            part = _compile(child, "transform", f"{path}/{name}", steps)
+            # The blocks are stacked as arrays: a part's own output format is moot.
+            part = _compile(child, "transform", f"{path}/{name}", steps, feeds_kernel=True)
             children.append(part)
             kernel = part.kernel
             if all(step.compiled for step in steps[before:]):

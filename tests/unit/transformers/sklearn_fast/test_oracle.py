@@ -135,13 +135,17 @@ NUMERIC_TRANSFORMERS = [
     *[SimpleImputer(strategy=s) for s in ("mean", "median", "most_frequent")],
     SimpleImputer(strategy="constant", fill_value=-1.5),
     SimpleImputer(strategy="mean", keep_empty_features=True),
+    *[SimpleImputer(strategy=s, add_indicator=True) for s in ("mean", "most_frequent")],
+    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
 ]
 
 
 @pytest.mark.parametrize("transformer", NUMERIC_TRANSFORMERS, ids=repr)
 def test_numeric_transformers_match_scikit_learn(transformer: Any) -> None:
     train = _numbers(1, extremes=False)
-    train[:, 2] = np.nan if isinstance(transformer, SimpleImputer) else train[:, 2]
+    if isinstance(transformer, SimpleImputer):
+        train[:, 2] = np.nan  # empty at fit: dropped, or kept by keep_empty_features
+        train[:, 0] = np.nan_to_num(train[:, 0])  # no holes at fit: no indicator column
     transformer.fit(train)
     check_matches(transformer, "transform", _numbers(2))
     check_matches(transformer, "transform", _numbers(3, holes=False, extremes=False))
@@ -356,3 +360,54 @@ def test_a_subclass_is_not_trusted_to_behave_like_its_parent() -> None:
     compiled = compile_model(scaler, "transform")
     assert not compiled.fully_compiled
     check_matches(scaler, "transform", _numbers(2), all_compiled=False)
+
+
+def _select_a_and_b(frame: Any) -> Any:
+    return frame[["a", "b"]]  # by name: only a frame will do
+
+
+def test_steps_with_pandas_output_run_compiled_where_only_kernels_read_them() -> None:
+    train = _mixed(1, unseen=False).drop(columns=["shade"])
+    target = _target(train[NUMBERS].to_numpy(), None)
+    features = ColumnTransformer(
+        [
+            (
+                "colour",
+                preprocessing.OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                ["colour"],
+            ),
+            (
+                "numbers",
+                make_pipeline(SimpleImputer(add_indicator=True), preprocessing.StandardScaler()),
+                ["a", "b", "c", "d"],
+            ),
+        ]
+    )
+    model = make_pipeline(features, linear_model.Ridge()).set_output(transform="pandas")
+    model.fit(train, target)
+    test = _mixed(2, unseen=True).drop(columns=["shade"])
+    check_matches(model, "predict", test)
+
+    # A transform answer keeps its frame: that step stays scikit-learn's, and says why.
+    compiled = compile_model(model[0], "transform")
+    assert not compiled.fully_compiled
+    assert "set_output" in compiled.summary()
+    assert isinstance(compiled.call(test), pd.DataFrame)
+    check_matches(model[0], "transform", test, all_compiled=False)
+
+    # A step that reads columns by name still gets the frame it was fitted on.
+    by_name = make_pipeline(
+        preprocessing.StandardScaler(),
+        preprocessing.FunctionTransformer(_select_a_and_b),
+        linear_model.Ridge(),
+    ).set_output(transform="pandas")
+    numbers = pd.DataFrame(_numbers(1, holes=False, extremes=False), columns=NUMBERS)
+    by_name.fit(numbers, _target(numbers.to_numpy(), None))
+    compiled = compile_model(by_name, "predict")
+    assert [s.compiled for s in compiled.steps] == [False, False, True]
+    check_matches(
+        by_name,
+        "predict",
+        pd.DataFrame(_numbers(2, holes=False, extremes=False), columns=NUMBERS),
+        all_compiled=False,
+    )
