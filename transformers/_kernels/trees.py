@@ -4,6 +4,10 @@ All trees of an ensemble share one set of node arrays (a tree's nodes are offset
 its root index); a leaf points to itself, so walking `depth` levels lands every row in
 its leaf in every tree without per-tree Python loops. A split sends a row left when
 `x <= threshold`, and a missing value (NaN) the way the node's `nan_left` says.
+
+A categorical split (HistGradientBoosting's) looks its category code up instead: row
+`category_row[n]` of `category_table` says, for codes 0-255, whether the code goes
+left; its column 256 is where a missing, negative or out-of-range code goes.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import numpy as np
 
 #: Rows x trees elements walked at once (the arrays of one level stay in cache).
 ELEMENTS_PER_BLOCK = 32768
+#: Category codes a categorical split can name (scikit-learn's 8 x 32-bit bitsets).
+CATEGORY_CODES = 256
 
 
 @dataclass
@@ -28,6 +34,9 @@ class Forest:
     nan_left: np.ndarray
     roots: np.ndarray
     depth: int
+    #: Per node: its row of `category_table`, -1 for a numeric split (None: none is).
+    category_row: np.ndarray | None = None
+    category_table: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # Without a NaN-left node a NaN goes right by the comparison alone: skip isnan.
@@ -58,8 +67,23 @@ class Forest:
             go_left = values <= self.threshold.take(node)
             if self._any_nan_left:
                 go_left |= np.isnan(values) & self.nan_left.take(node)
+            if self.category_row is not None:
+                self._categorical_turns(node, values, go_left)
             node = self._children.take(2 * node + ~go_left)
         return node
+
+    def _categorical_turns(self, node: np.ndarray, values: np.ndarray, go_left: np.ndarray) -> None:
+        """Overwrite the turn of every row at a categorical split with its table's."""
+        assert self.category_row is not None and self.category_table is not None
+        rows = self.category_row.take(node)
+        at = rows >= 0
+        if not at.any():
+            return
+        codes = values[at]
+        # NaN, negative and too-big codes all take the table's last column.
+        inside = (codes >= 0) & (codes < CATEGORY_CODES)
+        index = np.where(inside, codes, CATEGORY_CODES).astype(np.intp)
+        go_left[at] = self.category_table[rows[at], index]
 
 
 @dataclass(frozen=True)
@@ -71,6 +95,9 @@ class TreeNodes:
     left: np.ndarray
     right: np.ndarray
     nan_left: np.ndarray
+    #: As in Forest, rows of this tree's own table (None: numeric splits only).
+    category_row: np.ndarray | None = None
+    category_table: np.ndarray | None = None
 
 
 def _depth(left: np.ndarray, right: np.ndarray) -> int:
@@ -88,7 +115,8 @@ def _depth(left: np.ndarray, right: np.ndarray) -> int:
 def stack_trees(trees: Sequence[TreeNodes]) -> Forest:
     """Join trees into one Forest: children offset by each tree's start, leaves self-loop."""
     features, thresholds, lefts, rights, nan_lefts, roots = [], [], [], [], [], []
-    start, depth = 0, 0
+    category_rows, tables = [], []
+    start, depth, table_rows = 0, 0, 0
     for tree in trees:
         count = len(tree.feature)
         index = np.arange(count, dtype=np.int64)
@@ -101,6 +129,14 @@ def stack_trees(trees: Sequence[TreeNodes]) -> Forest:
         roots.append(start)
         depth = max(depth, _depth(tree.left, tree.right))
         start += count
+        if tree.category_row is None or tree.category_table is None:
+            category_rows.append(np.full(count, -1, dtype=np.int64))
+        else:
+            own = np.asarray(tree.category_row, dtype=np.int64)
+            category_rows.append(np.where(own >= 0, own + table_rows, -1))
+            tables.append(np.asarray(tree.category_table, dtype=bool))
+            table_rows += len(tree.category_table)
+    categorical = bool(tables)
     return Forest(
         np.concatenate(features),
         np.concatenate(thresholds),
@@ -109,6 +145,8 @@ def stack_trees(trees: Sequence[TreeNodes]) -> Forest:
         np.concatenate(nan_lefts),
         np.asarray(roots, dtype=np.int64),
         depth,
+        np.concatenate(category_rows) if categorical else None,
+        np.concatenate(tables) if categorical else None,
     )
 
 

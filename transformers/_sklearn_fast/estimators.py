@@ -14,7 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from inferpipe.transformers._kernels.trees import Forest, TreeNodes, sequential_sum, stack_trees
+from inferpipe.transformers._kernels.trees import (
+    CATEGORY_CODES,
+    Forest,
+    TreeNodes,
+    sequential_sum,
+    stack_trees,
+)
 from inferpipe.transformers._sklearn_fast.checks import matrix_reader
 from inferpipe.transformers._sklearn_fast.registry import (
     NotCompilable,
@@ -160,7 +166,7 @@ def _normalised(values: np.ndarray) -> np.ndarray:
 
 
 def _forest_arrays(forest: Forest) -> dict[str, np.ndarray]:
-    return {
+    arrays = {
         "feature": forest.feature,
         "threshold": forest.threshold,
         "left": forest.left,
@@ -168,6 +174,10 @@ def _forest_arrays(forest: Forest) -> dict[str, np.ndarray]:
         "nan_left": forest.nan_left,
         "roots": forest.roots,
     }
+    if forest.category_row is not None and forest.category_table is not None:
+        arrays["category_row"] = forest.category_row
+        arrays["category_table"] = forest.category_table
+    return arrays
 
 
 def _forest_of(plan: Plan) -> Forest:
@@ -180,6 +190,8 @@ def _forest_of(plan: Plan) -> Forest:
         a["nan_left"],
         a["roots"],
         int(plan.params["depth"]),
+        a.get("category_row"),
+        a.get("category_table"),
     )
 
 
@@ -410,17 +422,41 @@ def _gradient_boosting_with_sklearn(est: Any, plan: Plan, kernel: Kernel) -> Ker
     return _build_gradient_boosting(plan, raw_of)
 
 
-def _hgb_nodes(predictor: Any) -> TreeNodes:
+def _in_bitsets(bitsets: np.ndarray) -> np.ndarray:
+    """rows x 256 booleans from scikit-learn's rows x 8 uint32 bitsets (bit c of word c//32)."""
+    codes = np.arange(CATEGORY_CODES)
+    words = np.asarray(bitsets, dtype=np.uint32)[:, codes // 32]
+    return ((words >> (codes % 32).astype(np.uint32)) & 1).astype(bool)
+
+
+def _hgb_nodes(predictor: Any, known: np.ndarray | None, column_of: np.ndarray | None) -> TreeNodes:
+    """One predictor's nodes; `known` (categorical features x 256) and `column_of`
+    (feature -> its row of `known`) place its categorical splits."""
     nodes = predictor.nodes
-    if nodes["is_categorical"].any():
-        raise NotCompilable("categorical splits")
     leaf = nodes["is_leaf"].astype(bool)
+    categorical = nodes["is_categorical"].astype(bool) & ~leaf
+    category_row, table = None, None
+    if categorical.any():
+        if known is None or column_of is None:
+            raise NotCompilable("categorical splits without known categories")
+        at = np.flatnonzero(categorical)
+        goes_left = _in_bitsets(predictor.raw_left_cat_bitsets)[nodes["bitset_idx"][at]]
+        is_known = known[column_of[nodes["feature_idx"][at]]]
+        nan_left = nodes["missing_go_to_left"][at].astype(bool)[:, None]
+        # As scikit-learn's walk: a code in the left set goes left, another known code
+        # right, an unknown one (and NaN: the last column) where missing values go.
+        table = np.where(goes_left, True, np.where(is_known, False, nan_left))
+        table = np.concatenate([table, nan_left], axis=1)
+        category_row = np.full(len(nodes), -1, dtype=np.int64)
+        category_row[at] = np.arange(len(at))
     return TreeNodes(
         nodes["feature_idx"].astype(np.int64),
         nodes["num_threshold"].astype(np.float64),
         np.where(leaf, -1, nodes["left"].astype(np.int64)),
         np.where(leaf, -1, nodes["right"].astype(np.int64)),
         nodes["missing_go_to_left"].astype(bool),
+        category_row,
+        table,
     )
 
 
@@ -434,18 +470,20 @@ _LINKS = {
 
 
 def _hist_gradient_boosting(est: Any, method: str) -> Plan:
-    if getattr(est, "_preprocessor", None) is not None:
-        raise NotCompilable("categorical features")
     link = _LINKS.get(type(est._loss.link).__name__)
     if link is None:
         raise NotCompilable(f"the {type(est._loss.link).__name__} link")
+    known, column_of = None, None
+    if est._preprocessor is not None:
+        bitsets, column_of = est._bin_mapper.make_known_categories_bitsets()
+        known = _in_bitsets(bitsets)
     predictors = est._predictors
     per_stage = est.n_trees_per_iteration_
     flat = [p for stage in predictors for p in stage]
-    forest = stack_trees([_hgb_nodes(p) for p in flat])
+    forest = stack_trees([_hgb_nodes(p, known, column_of) for p in flat])
     classifier = hasattr(est, "classes_")
     methods = ("decision_function", "predict", "predict_proba") if classifier else ("predict",)
-    return _tree_plan(
+    trees = _tree_plan(
         est,
         method,
         "hist_gradient_boosting",
@@ -457,6 +495,26 @@ def _hist_gradient_boosting(est: Any, method: str) -> Plan:
         values=np.concatenate([p.nodes["value"].astype(np.float64) for p in flat]),
         initial=np.asarray(est._baseline_prediction, dtype=np.float64).reshape(1, per_stage),
         classes=est.classes_ if classifier else None,
+    )
+    if est._preprocessor is None:
+        return trees
+    return Plan("pipeline", children=(_hgb_preprocessor(est._preprocessor), trees))
+
+
+def _hgb_preprocessor(preprocessor: Any) -> Plan:
+    """The categorical columns' OrdinalEncoder first, the numeric columns after them, as
+    the model's own ColumnTransformer puts them (the trees' features are in that order)."""
+    from inferpipe.transformers._sklearn_fast import encoders
+
+    encoder = preprocessor.named_transformers_["encoder"]
+    indices = preprocessor._transformer_to_input_indices
+    categorical = [int(i) for i in indices["encoder"]]
+    numeric = [int(i) for i in indices["numerical"]]
+    parts = [[categorical, True]] + ([[numeric, False]] if numeric else [])
+    return Plan(
+        "column_transformer",
+        {"parts": parts, "width": preprocessor.n_features_in_},
+        children=(encoders.TRANSLATORS["OrdinalEncoder"].plan(encoder, "transform"),),
     )
 
 
@@ -506,23 +564,42 @@ def _split_points(est: Any) -> list[np.ndarray]:
     return [np.unique(np.asarray(v, dtype=np.float64)) for v in found]
 
 
+def _near(points: np.ndarray) -> np.ndarray:
+    """Each split point, its float neighbours and the points one unit either side."""
+    if len(points) == 0:
+        points = np.zeros(1)
+    steps = (np.nextafter(points, -np.inf), np.nextafter(points, np.inf), points + 1, points - 1)
+    return np.concatenate([points, *steps])
+
+
+def _probe_values(est: Any) -> list[np.ndarray]:
+    """Per input column, the values to probe with: around the split points, and where a
+    HistGradientBoosting model encodes categories itself, each category (numbers and
+    their neighbours: unseen ones; strings and one never seen) and a missing value."""
+    points = _split_points(est)
+    preprocessor = getattr(est, "_preprocessor", None)
+    if preprocessor is None:
+        return [_near(p) for p in points]
+    indices = preprocessor._transformer_to_input_indices
+    order = [int(i) for i in (*indices["encoder"], *indices["numerical"])]
+    values = [np.zeros(1)] * len(order)
+    for tree_feature, column in enumerate(order):  # the trees see categories first
+        values[column] = _near(points[tree_feature])
+    encoder = preprocessor.named_transformers_["encoder"]
+    for column, categories in zip(indices["encoder"], encoder.categories_, strict=True):
+        if categories.dtype.kind == "f":
+            values[int(column)] = np.append(_near(categories), np.nan)
+        else:
+            values[int(column)] = np.append(categories, ["never seen", np.nan]).astype(object)
+    return values
+
+
 def _tree_probe(est: Any) -> np.ndarray:
     """Rows whose values sit on, just below and just above the model's thresholds."""
     generator = np.random.default_rng(20261203)
-    columns = []
-    for points in _split_points(est):
-        if len(points) == 0:
-            points = np.zeros(1)
-        near = np.concatenate(
-            [
-                points,
-                np.nextafter(points, -np.inf),
-                np.nextafter(points, np.inf),
-                points + 1,
-                points - 1,
-            ]
-        )
-        columns.append(generator.choice(near, size=256))
+    columns = [generator.choice(v, size=256) for v in _probe_values(est)]
+    if any(c.dtype == object for c in columns):
+        return np.column_stack([c.astype(object) for c in columns])
     return np.column_stack(columns)
 
 

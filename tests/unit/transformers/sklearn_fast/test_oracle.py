@@ -411,3 +411,56 @@ def test_steps_with_pandas_output_run_compiled_where_only_kernels_read_them() ->
         pd.DataFrame(_numbers(2, holes=False, extremes=False), columns=NUMBERS),
         all_compiled=False,
     )
+
+
+def _with_codes(seed: int, unseen: bool) -> pd.DataFrame:
+    """_mixed plus `code`, integer category codes with holes (and unseen, negative and
+    fractional codes when `unseen`)."""
+    frame = _mixed(seed, unseen)
+    codes = np.random.default_rng(seed).integers(0, 12, len(frame)).astype(np.float64)
+    codes[::31] = np.nan
+    if unseen:
+        codes[::41], codes[::43], codes[::47] = 50.0, -3.0, 2.5
+    frame["code"] = codes
+    return frame
+
+
+def _categorical_target(frame: pd.DataFrame, classes: int | None) -> np.ndarray:
+    score = (
+        np.nan_to_num(frame["a"].to_numpy())
+        + 2.0 * (frame["colour"] == "red").to_numpy()
+        + np.nan_to_num(frame["code"].to_numpy()) % 3
+    )
+    if classes is None:
+        return score
+    return np.digitize(score, np.quantile(score, np.linspace(0, 1, classes + 1)[1:-1]))
+
+
+def _categorical_inputs(form: str, frame: pd.DataFrame) -> Any:
+    if form == "codes":
+        return frame[["a", "b", "code"]].to_numpy()
+    if form == "strings":
+        return frame[["a", "colour", "b", "shade"]]
+    return frame[["a", "colour", "b"]].astype({"colour": "category"})
+
+
+_CATEGORICAL = {"codes": [2], "strings": ["colour", "shade"], "from_dtype": "from_dtype"}
+
+
+@pytest.mark.parametrize("form", list(_CATEGORICAL))
+@pytest.mark.parametrize("classes", [None, 2, 3])
+def test_hist_gradient_boosting_with_categorical_splits_matches_scikit_learn(
+    form: str, classes: int | None
+) -> None:
+    train = _with_codes(1, unseen=False)
+    kind = ensemble.HistGradientBoostingRegressor
+    if classes is not None:
+        kind = ensemble.HistGradientBoostingClassifier  # type: ignore[assignment]
+    model = kind(max_iter=15, categorical_features=_CATEGORICAL[form], random_state=0)
+    inputs = _categorical_inputs(form, train)
+    model.fit(inputs, _categorical_target(train, classes))
+    assert model._preprocessor is not None
+    test = _categorical_inputs(form, _with_codes(2, unseen=True))
+    methods = ["predict"] if classes is None else ["predict", "predict_proba", "decision_function"]
+    for method in methods:
+        check_matches(model, method, test)
