@@ -68,22 +68,37 @@ def _two_class_proba(positive: np.ndarray) -> np.ndarray:
 # -- linear models ---------------------------------------------------------------------
 
 
-def _linear_regressor(est: Any, method: str) -> Plan:
+def _linear_regressor(est: Any, method: str, link: str = "identity") -> Plan:
     coef = np.asarray(est.coef_)
     return _planned(
         est,
         method,
         "linear_regressor",
         ("predict",),
-        params={"read": reader_params(est)},
+        params={"read": reader_params(est), "link": link},
         weights=coef if coef.ndim == 1 else coef.T,
         intercept=est.intercept_,
     )
 
 
+#: A generalised linear model's link by scikit-learn's class name -> its inverse here.
+_GLM_LINKS = {"IdentityLink": "identity", "LogLink": "exp"}
+
+
+def _glm_regressor(est: Any, method: str) -> Plan:
+    """Poisson, Gamma and Tweedie regression: the linear predictor through the inverse
+    link (exp for the log link), as scikit-learn's predict computes it."""
+    name = type(est._base_loss.link).__name__
+    if name not in _GLM_LINKS:
+        raise NotCompilable(f"the {name} link")
+    return _linear_regressor(est, method, _GLM_LINKS[name])
+
+
 def _build_linear_regressor(plan: Plan) -> Kernel:
     read = matrix_reader(plan.params["read"])
     weights, intercept = plan.arrays["weights"], plan.arrays["intercept"]
+    if plan.params.get("link", "identity") == "exp":
+        return lambda data: np.exp(read(data) @ weights + intercept)
     return lambda data: read(data) @ weights + intercept
 
 
@@ -651,6 +666,10 @@ def _trees(plan: Callable[[Any, str], Plan]) -> Translator:
 TRANSLATORS = {
     **{name: Translator(_linear_probe, plan=_linear_regressor) for name in _LINEAR_REGRESSORS},
     **{name: Translator(_linear_probe, plan=_linear_classifier) for name in _LINEAR_CLASSIFIERS},
+    **{
+        name: Translator(_linear_probe, plan=_glm_regressor)
+        for name in ("PoissonRegressor", "GammaRegressor", "TweedieRegressor")
+    },
     "DecisionTreeRegressor": _trees(_decision_tree),
     "DecisionTreeClassifier": _trees(_decision_tree),
     "ExtraTreeRegressor": _trees(_decision_tree),

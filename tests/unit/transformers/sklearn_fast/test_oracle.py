@@ -239,6 +239,10 @@ REGRESSORS = [
     linear_model.ElasticNet(alpha=0.01, l1_ratio=0.3),
     linear_model.SGDRegressor(random_state=0),
     linear_model.HuberRegressor(),
+    linear_model.PoissonRegressor(alpha=0.1),
+    linear_model.GammaRegressor(),
+    linear_model.TweedieRegressor(power=1.5),
+    linear_model.TweedieRegressor(power=0.0),
     tree.DecisionTreeRegressor(random_state=0),
     tree.DecisionTreeRegressor(max_depth=4, random_state=0),
     ensemble.RandomForestRegressor(n_estimators=10, random_state=0),
@@ -257,8 +261,9 @@ def test_regressors_match_scikit_learn(regressor: Any) -> None:
     target = _target(train, None)
     if regressor.__class__.__name__.startswith("HistGradientBoosting"):
         train = _numbers(1, extremes=False)  # learns where missing values go
-    if getattr(regressor, "loss", "") == "poisson":
-        target = np.exp(target / 4)
+    positive = {"PoissonRegressor", "GammaRegressor", "TweedieRegressor"}
+    if getattr(regressor, "loss", "") == "poisson" or type(regressor).__name__ in positive:
+        target = np.exp(target / 4)  # positive, as these losses take
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence on unscaled columns is not the point
         regressor.fit(train, target)
