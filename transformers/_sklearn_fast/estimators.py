@@ -605,7 +605,8 @@ def _probe_values(est: Any) -> list[np.ndarray]:
         if categories.dtype.kind == "f":
             values[int(column)] = np.append(_near(categories), np.nan)
         else:
-            values[int(column)] = np.append(categories, ["never seen", np.nan]).astype(object)
+            extra = np.array(["never seen", np.nan], dtype=object)
+            values[int(column)] = np.concatenate([categories.astype(object), extra])
     return values
 
 
