@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from inferpipe.transformers._sklearn_fast.plans import build, chain_kernel, columns_kernel
+from inferpipe.transformers._sklearn_fast.plans import (
+    build,
+    chain_kernel,
+    columns_frame_kernel,
+    columns_kernel,
+    framed_kernel,
+    keeping_index,
+)
 from inferpipe.transformers._sklearn_fast.registry import NotCompilable, Plan, Translator
 from inferpipe.transformers._sklearn_fast.tables import lookup
 from inferpipe.transformers._sklearn_fast.verify import verify
@@ -73,9 +80,54 @@ def compile_model(model: Any, method: str) -> CompiledModel:
     return CompiledModel(compiled.kernel, steps, compiled.plan)
 
 
-def _output_is_default(estimator: Any) -> bool:
+def _output_format(estimator: Any) -> str:
     config = getattr(estimator, "_sklearn_output_config", {}) or {}
-    return config.get("transform", "default") == "default"
+    return str(config.get("transform", "default"))
+
+
+def _output_is_default(estimator: Any) -> bool:
+    return _output_format(estimator) == "default"
+
+
+def _named_steps(pipeline: Any) -> list[tuple[str, Any]]:
+    return [(n, s) for n, s in pipeline.steps if s is not None and s != "passthrough"]
+
+
+def _answers_frame(estimator: Any) -> bool:
+    """Whether scikit-learn's transform() of this step answers a pandas frame."""
+    if type(estimator).__name__ == "Pipeline":
+        named = _named_steps(estimator)
+        return bool(named) and _answers_frame(named[-1][1])
+    return _output_format(estimator) == "pandas"
+
+
+def _one_dtype_frame(estimator: Any) -> bool:
+    """Whether that frame is one array of one dtype, named: what `framed_kernel` builds.
+    A ColumnTransformer's keeps each part's dtypes; a FunctionTransformer's is its
+    function's."""
+    if type(estimator).__name__ == "Pipeline":
+        named = _named_steps(estimator)
+        return bool(named) and _one_dtype_frame(named[-1][1])
+    return _answers_frame(estimator) and type(estimator).__name__ not in {
+        "ColumnTransformer",
+        "FunctionTransformer",
+    }
+
+
+def _is_identity(estimator: Any) -> bool:
+    return (
+        type(estimator).__name__ == "FunctionTransformer"
+        and type(estimator).__module__.startswith("sklearn.")
+        and estimator.func is None
+        and not estimator.validate
+    )
+
+
+def _feature_names(estimator: Any) -> list[str] | None:
+    try:
+        return [str(name) for name in estimator.get_feature_names_out()]
+    except Exception:  # no names: scikit-learn's own method answers
+        return None
 
 
 def _compile(
@@ -84,13 +136,32 @@ def _compile(
     """`feeds_kernel`: the answer goes only to compiled steps, which read columns by
     position, so a step's set_output(transform="pandas") changes nothing downstream."""
     name = type(estimator).__name__
-    own_output = feeds_kernel or _output_is_default(estimator)
-    if type(estimator).__module__.startswith("sklearn.") and own_output:
+    from_sklearn = type(estimator).__module__.startswith("sklearn.")
+    if from_sklearn and (feeds_kernel or _output_is_default(estimator)):
         if name == "Pipeline":
             return _pipeline(estimator, method, path, steps, feeds_kernel)
         if name == "ColumnTransformer" and method == "transform":
             return _column_transformer(estimator, path, steps)
+    elif from_sklearn and method == "transform" and _answers_frame(estimator):
+        # The frame is the answer: compiled arrays, named and indexed as scikit-learn's.
+        if name == "ColumnTransformer":
+            return _column_transformer(estimator, path, steps, as_frame=True)
+        if _one_dtype_frame(estimator):
+            return _framed_leaf(estimator, path, steps)
     return _leaf(estimator, method, path, steps, feeds_kernel)
+
+
+def _framed_leaf(estimator: Any, path: str, steps: list[StepReport]) -> _Compiled:
+    names = _feature_names(estimator)
+    if names is None:
+        return _leaf(estimator, "transform", path, steps)
+    compiled = _leaf(estimator, "transform", path, steps, feeds_kernel=True)
+    if not steps[-1].compiled:
+        return compiled  # scikit-learn's own transform, which answers the frame
+    plan = None
+    if compiled.plan is not None:
+        plan = Plan("frame", {"columns": names}, children=(compiled.plan,))
+    return _Compiled(framed_kernel(compiled.kernel, names), plan)
 
 
 def _translate(translator: Translator, estimator: Any, method: str) -> tuple[Kernel, Plan]:
@@ -146,7 +217,7 @@ def _all_planned(parts: list[_Compiled]) -> bool:
 def _pipeline(
     pipeline: Any, method: str, path: str, steps: list[StepReport], feeds_kernel: bool
 ) -> _Compiled:
-    named = [(n, s) for n, s in pipeline.steps if s is not None and s != "passthrough"]
+    named = _named_steps(pipeline)
     # From the last step back: a step whose successors run compiled may ignore its own
     # output format (a frame or an array reads the same to them); so may a last step
     # asked to predict, whose answer set_output does not touch.
@@ -161,15 +232,28 @@ def _pipeline(
         reports.insert(0, own)
         successor_compiled = all(report.compiled for report in own)
     steps += [report for own in reports for report in own]
+    # Frames all the way: scikit-learn's answer keeps the input's row index.
+    keep_index = (
+        method == "transform" and not feeds_kernel and all(_answers_frame(s) for _, s in named)
+    )
     plan = None
     if _all_planned(parts):
-        plan = Plan("pipeline", children=tuple(p.plan for p in parts if p.plan is not None))
-    return _Compiled(chain_kernel([p.kernel for p in parts]), plan)
+        children = tuple(p.plan for p in parts if p.plan is not None)
+        plan = Plan("pipeline", {"keep_index": True} if keep_index else {}, children=children)
+    chain = chain_kernel([p.kernel for p in parts])
+    return _Compiled(keeping_index(chain) if keep_index else chain, plan)
 
 
-def _column_transformer(transformer: Any, path: str, steps: list[StepReport]) -> _Compiled:
+def _column_transformer(
+    transformer: Any, path: str, steps: list[StepReport], as_frame: bool = False
+) -> _Compiled:
     indices = getattr(transformer, "_transformer_to_input_indices", None)
-    if indices is None:
+    frame_columns = _feature_names(transformer) if as_frame else None
+    children_fit = all(
+        isinstance(child, str) or _is_identity(child) or _one_dtype_frame(child)
+        for _, child, _ in transformer.transformers_
+    )
+    if indices is None or (as_frame and (frame_columns is None or not children_fit)):
         return _leaf(transformer, "transform", path, steps)
     parts: list[tuple[list[int], Kernel | None]] = []
     children: list[_Compiled] = []
@@ -179,7 +263,11 @@ def _column_transformer(transformer: Any, path: str, steps: list[StepReport]) ->
         if (isinstance(child, str) and child == "drop") or not selected:
             continue
         kernel = None
-        if not (isinstance(child, str) and child == "passthrough"):
+        # A passthrough (the remainder's is an identity FunctionTransformer once fitted)
+        # hands its columns on as they are: in a frame, with their dtypes.
+        if not (isinstance(child, str) and child == "passthrough") and not (
+            frame_columns is not None and _is_identity(child)
+        ):
             before = len(steps)
             # The blocks are stacked as arrays: a part's own output format is moot.
             part = _compile(child, "transform", f"{path}/{name}", steps, feeds_kernel=True)
@@ -192,9 +280,15 @@ def _column_transformer(transformer: Any, path: str, steps: list[StepReport]) ->
     plan = None
     if _all_planned(children):
         layout = [[selected, kernel is not None] for selected, kernel in parts]
+        params: dict[str, Any] = {"parts": layout, "width": width}
+        if frame_columns is not None:
+            params["frame_columns"] = frame_columns
         plan = Plan(
             "column_transformer",
-            {"parts": layout, "width": width},
+            params,
             children=tuple(c.plan for c in children if c.plan is not None),
         )
+    if frame_columns is not None:
+        kernel_of = columns_frame_kernel(parts, width, frame_columns, compiled.__contains__)
+        return _Compiled(kernel_of, plan)
     return _Compiled(columns_kernel(parts, width, compiled.__contains__), plan)

@@ -393,14 +393,17 @@ def test_steps_with_pandas_output_run_compiled_where_only_kernels_read_them() ->
     test = _mixed(2, unseen=True).drop(columns=["shade"])
     check_matches(model, "predict", test)
 
-    # A transform answer keeps its frame: that step stays scikit-learn's, and says why.
-    compiled = compile_model(model[0], "transform")
-    assert not compiled.fully_compiled
-    assert "set_output" in compiled.summary()
-    assert isinstance(compiled.call(test), pd.DataFrame)
-    check_matches(model[0], "transform", test, all_compiled=False)
+    # A FunctionTransformer's frame is its function's to shape: it stays scikit-learn's,
+    # and says why; the step before it must then answer its frame too (compiled).
+    ending = make_pipeline(features, preprocessing.FunctionTransformer(np.abs))
+    ending.set_output(transform="pandas").fit(train, target)
+    compiled = compile_model(ending, "transform")
+    assert [s.compiled for s in compiled.steps] == [True, True, True, False]
+    assert "functiontransformer (its set_output" in compiled.summary()
+    _same_frame(ending.transform(test), compiled.call(test))
 
-    # A step that reads columns by name still gets the frame it was fitted on.
+    # A step left in scikit-learn that reads columns by name still gets the frame it was
+    # fitted on: the compiled scaler before it answers that frame, named.
     by_name = make_pipeline(
         preprocessing.StandardScaler(),
         preprocessing.FunctionTransformer(_select_a_and_b),
@@ -409,7 +412,7 @@ def test_steps_with_pandas_output_run_compiled_where_only_kernels_read_them() ->
     numbers = pd.DataFrame(_numbers(1, holes=False, extremes=False), columns=NUMBERS)
     by_name.fit(numbers, _target(numbers.to_numpy(), None))
     compiled = compile_model(by_name, "predict")
-    assert [s.compiled for s in compiled.steps] == [False, False, True]
+    assert [s.compiled for s in compiled.steps] == [True, False, True]
     check_matches(
         by_name,
         "predict",
@@ -469,3 +472,75 @@ def test_hist_gradient_boosting_with_categorical_splits_matches_scikit_learn(
     methods = ["predict"] if classes is None else ["predict", "predict_proba", "decision_function"]
     for method in methods:
         check_matches(model, method, test)
+
+
+def _same_frame(expected: Any, got: Any) -> None:
+    assert isinstance(expected, pd.DataFrame) and isinstance(got, pd.DataFrame), type(got)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+def _check_frames(model: Any, data: pd.DataFrame) -> None:
+    """The compiled transform, and its stored form, answer scikit-learn's frame: the
+    same columns, dtypes, row index and values, for the batch and for single rows."""
+    compiled = compile_model(model, "transform")
+    assert compiled.fully_compiled, compiled.summary()
+    expected = model.transform(data)
+    _same_frame(expected, compiled.call(data))
+    _same_frame(expected, _stored_call(compiled)(data))
+    for row in (0, 7, len(data) - 1):
+        _same_frame(model.transform(data.iloc[[row]]), compiled.call(data.iloc[[row]]))
+
+
+def test_pandas_answers_of_column_transformers_and_pipelines_match_scikit_learn() -> None:
+    train = _mixed(1, unseen=False)
+    train["count"] = np.arange(len(train)) % 7  # an int column passed through as int
+    test = _mixed(2, unseen=True)
+    test["count"] = np.arange(len(test)) % 9
+    test.index = pd.RangeIndex(500, 500 + len(test), name="request_row")
+    numbers = make_pipeline(SimpleImputer(add_indicator=True), preprocessing.StandardScaler())
+    columns = ColumnTransformer(
+        [
+            (
+                "colour",
+                preprocessing.OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                ["colour"],
+            ),
+            ("numbers", numbers, ["a", "b", "c"]),
+            ("kept", "passthrough", ["shade"]),  # strings stay strings
+        ],
+        remainder="passthrough",  # d (float) and count (int) keep their dtypes
+    ).set_output(transform="pandas")
+    columns.fit(train)
+    _check_frames(columns, test)
+
+    short_names = ColumnTransformer(
+        [("numbers", numbers, ["a", "b"])], remainder="drop", verbose_feature_names_out=False
+    ).set_output(transform="pandas")
+    _check_frames(short_names.fit(train), test)
+
+    whole = make_pipeline(
+        ColumnTransformer(
+            [
+                (
+                    "colour",
+                    preprocessing.OrdinalEncoder(
+                        handle_unknown="use_encoded_value", unknown_value=-1
+                    ),
+                    ["colour", "shade"],
+                )
+            ],
+            remainder=SimpleImputer(),
+        ),
+        preprocessing.MinMaxScaler(),
+    ).set_output(transform="pandas")
+    whole.fit(train)
+    _check_frames(whole, test)  # the row index goes through compiled steps
+
+
+def test_a_pandas_answer_after_a_default_step_has_a_fresh_row_index() -> None:
+    model = make_pipeline(SimpleImputer(), preprocessing.StandardScaler())
+    model[-1].set_output(transform="pandas")
+    numbers = pd.DataFrame(_numbers(1, extremes=False), columns=NUMBERS)
+    model.fit(numbers)
+    test = pd.DataFrame(_numbers(2, extremes=False), columns=NUMBERS, index=range(9, 1209))
+    _check_frames(model, test)

@@ -80,3 +80,44 @@ def test_fast_path_false_serves_scikit_learn_itself(
             workload / "whole", ServingSettings.from_environ({"INFERPIPE_FAST_PATH": "false"})
         )
     assert "fast path" not in caplog.text
+
+
+def test_a_pandas_output_preprocessor_answers_the_same_bytes_compiled(tmp_path: Path) -> None:
+    """A ColumnTransformer with set_output(transform="pandas") served as a preprocess
+    stage: compiled, and byte for byte scikit-learn's answer in CSV, JSON and JSON Lines."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    train = pd.DataFrame(
+        {
+            "size": [1.0, 2.5, np.nan, 4.0, 3.0, 2.0],
+            "colour": ["red", "blue", "red", "green", "blue", "red"],
+            "count": [1, 2, 3, 4, 5, 6],
+        }
+    )
+    model = ColumnTransformer(
+        [
+            ("size", make_pipeline(SimpleImputer(add_indicator=True), StandardScaler()), [0]),
+            ("colour", OneHotEncoder(handle_unknown="ignore", sparse_output=False), [1]),
+        ],
+        remainder="passthrough",
+    ).set_output(transform="pandas")
+    model.fit(train)
+    joblib.dump(model, tmp_path / "model.joblib")
+    body = b"1.5,red,3\n,violet,7\n9.25,green,-2\n"
+
+    def served(fast: bool) -> dict[str, bytes]:
+        stage = SklearnStage()
+        stage.load(tmp_path, ServingSettings.from_environ({"INFERPIPE_FAST_PATH": str(fast)}))
+        answer = stage.transform(stage.codec_registry.decode(body, _csv(), stage.schema))
+        kinds = ("text/csv", "application/json", "application/jsonlines")
+        return {kind: stage.codec_registry.encode(answer, kind) for kind in kinds}
+
+    compiled = compile_model(model, "transform")
+    assert compiled.fully_compiled, compiled.summary()
+    fast = served(True)
+    assert fast == served(False)
+    assert fast["text/csv"].count(b"\n") == 3 and b"violet" not in fast["text/csv"]
