@@ -253,7 +253,11 @@ def _column_transformer(
         isinstance(child, str) or _is_identity(child) or _one_dtype_frame(child)
         for _, child, _ in transformer.transformers_
     )
-    if indices is None or (as_frame and (frame_columns is None or not children_fit)):
+    if as_frame and indices is not None and frame_columns is not None and not children_fit:
+        # A nested ColumnTransformer's or a FunctionTransformer's frame has dtypes of its own.
+        steps.append(StepReport(path, False, "a part answers a frame of mixed dtypes"))
+        return _Compiled(transformer.transform, None)
+    if indices is None or (as_frame and frame_columns is None):
         return _leaf(transformer, "transform", path, steps)
     parts: list[tuple[list[int], Kernel | None]] = []
     children: list[_Compiled] = []
