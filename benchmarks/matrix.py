@@ -8,8 +8,9 @@ local endpoint with the same three stages, separate and fused, on the process en
 
 Load comes from wrk (keep-alive connections, loopback only), one cell at a time, each
 server alone on the machine. Prints one table of requests/s, p50 and p99 with ratios
-against the baseline measured in the same run, plus cold start to the first /ping;
-writes it as markdown and a PNG. Numbers are this machine's: compare ratios, not times.
+against the baseline measured in the same run, plus cold start to the first /ping and
+each local endpoint's own time per request beyond its container calls (from its
+/metrics); writes it as markdown and a PNG. Numbers are this machine's: compare ratios, not times.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +68,8 @@ class Server:
     header: bool = False
     #: Every request on a new connection.
     close: bool = False
+    #: A local endpoint's Prometheus text: its own time per request beyond the hops.
+    metrics_url: str | None = None
 
     def body(self, work: Path, name: str) -> Path:
         return work / (name.replace(".csv", "-header.csv") if self.header else name)
@@ -199,7 +203,41 @@ def local_endpoint(name: str, work: Path, spec: Path, engine: str = "process") -
         {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
         f"http://127.0.0.1:{front}/ping",
         f"http://127.0.0.1:{front}/endpoints/bench/invocations",
+        metrics_url=f"http://127.0.0.1:{front}/metrics",
     )
+
+
+@dataclass(frozen=True)
+class HopShare:
+    """Per request in one cell: the front's own milliseconds and its container calls'."""
+
+    front_ms: float
+    hops_ms: float
+
+
+#: The local endpoint's summaries (summed over variants) that split its latency.
+_FRONT, _HOPS = "inferpipe_overhead_latency_seconds", "inferpipe_model_latency_seconds"
+
+
+def scrape_totals(url: str) -> dict[str, float]:
+    """`<summary>_sum` and `<summary>_count` of the front's and the hops' latency."""
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        text = answer.read().decode()
+    totals: dict[str, float] = defaultdict(float)
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name in {f"{m}_{part}" for m in (_FRONT, _HOPS) for part in ("sum", "count")}:
+            totals[name] += float(rest.rsplit(" ", 1)[1])
+    return totals
+
+
+def hop_share(before: dict[str, float], after: dict[str, float]) -> HopShare:
+    def mean_ms(metric: str) -> float:
+        calls = after[f"{metric}_count"] - before[f"{metric}_count"]
+        seconds = after[f"{metric}_sum"] - before[f"{metric}_sum"]
+        return 1000 * seconds / calls if calls else float("nan")
+
+    return HopShare(mean_ms(_FRONT), mean_ms(_HOPS))
 
 
 def _images_built() -> bool:
@@ -286,13 +324,14 @@ def servers(work: Path, spec: Path, smoke: bool, with_mlflow: bool) -> list[Serv
 
 def measure(
     work: Path, duration: float, smoke: bool = False, with_mlflow: bool = True
-) -> tuple[dict[str, dict[str, Cell]], dict[str, float]]:
+) -> tuple[dict[str, dict[str, Cell]], dict[str, float], dict[str, dict[str, HopShare]]]:
     keep_alive, close = work / "post.lua", work / "post-close.lua"
     keep_alive.write_text(LUA)
     close.write_text(LUA_CLOSE)
     spec = build_workload(work)
     results: dict[str, dict[str, Cell]] = {}
     cold: dict[str, float] = {}
+    shares: dict[str, dict[str, HopShare]] = {}
     for server in servers(work, spec, smoke, with_mlflow):
         script = close if server.close else keep_alive
         helpers = [start(h, work / f"{h.name}.log")[0] for h in server.helpers]
@@ -307,16 +346,52 @@ def measure(
                 run_wrk(server.invoke_url, body, 1, 1, script)  # warm up
                 for connections in CONCURRENCY[:1] if smoke else CONCURRENCY:
                     key = f"{label}, c={connections}"
+                    before = scrape_totals(server.metrics_url) if server.metrics_url else None
                     cell = run_wrk(server.invoke_url, body, connections, duration, script)
                     results[server.name][key] = cell
                     print(f"[bench] {server.name} {key}: {cell}", file=sys.stderr)
+                    if server.metrics_url and before is not None:
+                        share = hop_share(before, scrape_totals(server.metrics_url))
+                        shares.setdefault(server.name, {})[key] = share
         finally:
             for begun in [process, *helpers]:
                 stop(begun)
-    return results, cold
+    return results, cold, shares
 
 
-def render(results: dict[str, dict[str, Cell]], cold: dict[str, float], command: str) -> str:
+def render_shares(shares: dict[str, dict[str, HopShare]]) -> list[str]:
+    """The local endpoints' own time per request beyond their hops, from `/metrics`."""
+    if not shares:
+        return []
+    names = list(shares)
+    lines = [
+        "",
+        "The local endpoint's own time per request beyond its container calls, from its",
+        "`/metrics` (overhead and model latency summaries over each cell), in ms:",
+        "front / container calls (the front's share):",
+        "",
+        "| cell | " + " | ".join(names) + " |",
+        "|---" * (len(names) + 1) + "|",
+    ]
+    for cell in shares[names[0]]:
+        row = [cell]
+        for name in names:
+            share = shares[name].get(cell)
+            if share is None:
+                row.append("-")
+                continue
+            part = share.front_ms / (share.front_ms + share.hops_ms)
+            row.append(f"{share.front_ms:.2f} / {share.hops_ms:.2f} ({part:.0%})")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def render(
+    results: dict[str, dict[str, Cell]],
+    cold: dict[str, float],
+    command: str,
+    shares: dict[str, dict[str, HopShare]] | None = None,
+) -> str:
     names = list(results)
     cells = list(results[names[0]])
     head = "| cell | " + " | ".join(f"{n} rps (p50 / p99 ms)" for n in names[1:])
@@ -343,6 +418,7 @@ def render(results: dict[str, dict[str, Cell]], cold: dict[str, float], command:
         "Cold start to the first `/ping` 200: "
         + ", ".join(f"{n} {s:.2f} s" for n, s in cold.items()),
     ]
+    lines += render_shares(shares or {})
     return "\n".join(lines) + "\n"
 
 
@@ -379,7 +455,7 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="inferpipe-matrix-"))
-    results, cold = measure(
+    results, cold, shares = measure(
         work, 1 if args.smoke else args.duration, args.smoke, not args.no_mlflow
     )
     args.out.mkdir(parents=True, exist_ok=True)
@@ -388,7 +464,7 @@ def main() -> int:
         if args.smoke
         else f"benchmarks/run.sh --duration {args.duration:g}"
     )
-    table = render(results, cold, command)
+    table = render(results, cold, command, shares)
     (args.out / "matrix.md").write_text(table)
     plot(results, args.out / "matrix.png")
     print(table)

@@ -227,7 +227,13 @@ class LocalEndpoint:
         except InvokeFailure as failure:
             answer = failure.answer()
         seconds = time.perf_counter() - started
-        self.metrics.record(variant.name, timer.timings, seconds, failed=answer.status != 200)
+        self.metrics.record(
+            variant.name,
+            timer.timings,
+            seconds,
+            failed=answer.status != 200,
+            hop_seconds=timer.hop_seconds,
+        )
         if self.shadow is not None and variant_name is None:
             content_type = answer.headers.get(names.CONTENT_TYPE, "")
             self.shadow.offer(body, headers, answer.status, content_type, answer.body, seconds)

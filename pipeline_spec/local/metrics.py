@@ -11,14 +11,18 @@ from inferpipe.protocol.chain import HopEvent
 
 class HopTimer:
     """A chain observer that keeps (container name, seconds) of every answered hop; a
-    fused container's hop counts as the original containers it ran, by their names."""
+    fused container's hop counts as the original containers it ran, by their names.
+    `hop_seconds` is the hops' wall time as the front saw it, HTTP and codecs included:
+    SageMaker's ModelLatency, whatever a fused container reports inside."""
 
     def __init__(self) -> None:
         self.timings: list[tuple[str, float]] = []
+        self.hop_seconds = 0.0
 
     def on_hop(self, event: HopEvent) -> None:
         if event.reply is None:
             return
+        self.hop_seconds += event.seconds
         inner = event.reply.header(fused.STAGE_TIMINGS_HEADER)
         if inner:
             self.timings += fused.parse_timings_header(inner)
@@ -39,18 +43,24 @@ class EndpointMetrics:
         self.overhead_seconds: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
 
     def record(
-        self, variant: str, hops: list[tuple[str, float]], total: float, failed: bool
+        self,
+        variant: str,
+        hops: list[tuple[str, float]],
+        total: float,
+        failed: bool,
+        hop_seconds: float | None = None,
     ) -> None:
+        """One invocation: `hops` per container, `hop_seconds` their wall time (model
+        latency; the sum of `hops` when not given), the rest of `total` overhead."""
         with self._lock:
             self.invocations[variant] += 1
             if failed:
                 self.errors[variant] += 1
-            model = 0.0
             for container, seconds in hops:
                 entry = self.container_seconds[(variant, container)]
                 entry[0] += seconds
                 entry[1] += 1
-                model += seconds
+            model = sum(s for _, s in hops) if hop_seconds is None else hop_seconds
             for table, value in (
                 (self.model_seconds, model),
                 (self.overhead_seconds, max(total - model, 0.0)),

@@ -30,6 +30,11 @@ def test_benchmark_matrix_smoke_run_writes_table_and_plot(tmp_path: Path) -> Non
     for server in ("hand-made router + 3 echo stages", "hand-made router + 3 Flask stages"):
         assert server in table
     assert "local endpoint, fused (1 container)" in table
+    # The local endpoints' own share of each request, read from their /metrics.
+    shares = table.split("from its\n`/metrics`", 1)[1]
+    row = next(line for line in shares.splitlines() if line.startswith("| 1 row, c=1 |"))
+    front_ms, hops_ms = (float(v) for v in row.split("|")[2].split("(")[0].split(" / "))
+    assert front_ms > 0 and hops_ms > 0
     # Every server answered every request of its cell.
     assert "errors" not in table
     assert (tmp_path / "matrix.png").read_bytes()[:4] == b"\x89PNG"

@@ -198,3 +198,35 @@ def test_the_internal_batch_transform_variant_is_invisible_to_clients() -> None:
     assert refused.status == 400 and message.endswith("variants: A")
     internal = local.invoke(b"x", {"Content-Type": "text/csv"}, variant_name="batch-transform")
     assert internal.headers["x-Amzn-Invoked-Production-Variant"] == "batch-transform"
+
+
+def _summary(text: str, metric: str) -> float:
+    line = next(row for row in text.splitlines() if row.startswith(f"{metric}_sum{{"))
+    return float(line.rsplit(" ", 1)[1])
+
+
+def test_model_latency_is_the_hops_wall_time_even_for_a_fused_container() -> None:
+    """As SageMaker's ModelLatency: the time the front waited on its containers, HTTP
+    and codecs included; a fused container's own stage timings feed only the
+    per-container summary, so its hop's codec time does not show as front overhead."""
+    import time
+
+    from inferpipe.protocol import fused
+
+    def slow_fused(
+        url: str, body: bytes, headers: dict[str, str], timeout: float
+    ) -> tuple[int, dict[str, str], bytes]:
+        time.sleep(0.05)  # decode, encode and HTTP around stages that report 1 ms each
+        timings = fused.timings_header([("preprocess", 0.001), ("model", 0.001)])
+        return 200, {"Content-Type": "text/csv", fused.STAGE_TIMINGS_HEADER: timings}, b"1"
+
+    local = LocalEndpoint(
+        "demo", "us-east-1", [LocalVariant("A", 1, "Serial", HOPS[:1])], slow_fused
+    )
+    assert local.invoke(b"x", {}).status == 200
+    text = local.metrics.render()
+    model = _summary(text, "inferpipe_model_latency_seconds")
+    overhead = _summary(text, "inferpipe_overhead_latency_seconds")
+    assert model >= 0.05 and overhead < 0.05
+    stage = 'inferpipe_container_latency_seconds_sum{endpoint="demo",variant="A",container="model"}'
+    assert f"{stage} 0.001" in text
