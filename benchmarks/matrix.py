@@ -217,6 +217,7 @@ class HopShare:
 
 #: The local endpoint's summaries (summed over variants) that split its latency.
 _FRONT, _HOPS = "inferpipe_overhead_latency_seconds", "inferpipe_model_latency_seconds"
+_SCRAPED = {f"{m}_{part}" for m in (_FRONT, _HOPS) for part in ("sum", "count")}
 
 
 def scrape_totals(url: str) -> dict[str, float]:
@@ -226,7 +227,7 @@ def scrape_totals(url: str) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     for line in text.splitlines():
         name, _, rest = line.partition("{")
-        if name in {f"{m}_{part}" for m in (_FRONT, _HOPS) for part in ("sum", "count")}:
+        if name in _SCRAPED:
             totals[name] += float(rest.rsplit(" ", 1)[1])
     return totals
 

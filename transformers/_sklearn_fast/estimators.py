@@ -460,8 +460,7 @@ def _hgb_nodes(predictor: Any, known: np.ndarray | None, column_of: np.ndarray |
         nan_left = nodes["missing_go_to_left"][at].astype(bool)[:, None]
         # As scikit-learn's walk: a code in the left set goes left, another known code
         # right, an unknown one (and NaN: the last column) where missing values go.
-        table = np.where(goes_left, True, np.where(is_known, False, nan_left))
-        table = np.concatenate([table, nan_left], axis=1)
+        table = np.concatenate([goes_left | (~is_known & nan_left), nan_left], axis=1)
         category_row = np.full(len(nodes), -1, dtype=np.int64)
         category_row[at] = np.arange(len(at))
     return TreeNodes(

@@ -93,22 +93,29 @@ def _named_steps(pipeline: Any) -> list[tuple[str, Any]]:
     return [(n, s) for n, s in pipeline.steps if s is not None and s != "passthrough"]
 
 
+def _answering_step(estimator: Any) -> Any | None:
+    """The step whose transform() answers for this one: a Pipeline's last, nested ones
+    followed down (None: a Pipeline of passthroughs)."""
+    while type(estimator).__name__ == "Pipeline":
+        named = _named_steps(estimator)
+        if not named:
+            return None
+        estimator = named[-1][1]
+    return estimator
+
+
 def _answers_frame(estimator: Any) -> bool:
     """Whether scikit-learn's transform() of this step answers a pandas frame."""
-    if type(estimator).__name__ == "Pipeline":
-        named = _named_steps(estimator)
-        return bool(named) and _answers_frame(named[-1][1])
-    return _output_format(estimator) == "pandas"
+    step = _answering_step(estimator)
+    return step is not None and _output_format(step) == "pandas"
 
 
 def _one_dtype_frame(estimator: Any) -> bool:
     """Whether that frame is one array of one dtype, named: what `framed_kernel` builds.
     A ColumnTransformer's keeps each part's dtypes; a FunctionTransformer's is its
     function's."""
-    if type(estimator).__name__ == "Pipeline":
-        named = _named_steps(estimator)
-        return bool(named) and _one_dtype_frame(named[-1][1])
-    return _answers_frame(estimator) and type(estimator).__name__ not in {
+    step = _answering_step(estimator)
+    return _answers_frame(estimator) and type(step).__name__ not in {
         "ColumnTransformer",
         "FunctionTransformer",
     }
@@ -248,17 +255,16 @@ def _column_transformer(
     transformer: Any, path: str, steps: list[StepReport], as_frame: bool = False
 ) -> _Compiled:
     indices = getattr(transformer, "_transformer_to_input_indices", None)
-    frame_columns = _feature_names(transformer) if as_frame else None
-    children_fit = all(
+    frame_columns = _feature_names(transformer) if as_frame and indices is not None else None
+    if indices is None or (as_frame and frame_columns is None):
+        return _leaf(transformer, "transform", path, steps)
+    if as_frame and not all(
         isinstance(child, str) or _is_identity(child) or _one_dtype_frame(child)
         for _, child, _ in transformer.transformers_
-    )
-    if as_frame and indices is not None and frame_columns is not None and not children_fit:
+    ):
         # A nested ColumnTransformer's or a FunctionTransformer's frame has dtypes of its own.
         steps.append(StepReport(path, False, "a part answers a frame of mixed dtypes"))
         return _Compiled(transformer.transform, None)
-    if indices is None or (as_frame and frame_columns is None):
-        return _leaf(transformer, "transform", path, steps)
     parts: list[tuple[list[int], Kernel | None]] = []
     children: list[_Compiled] = []
     compiled: set[Kernel] = set()
